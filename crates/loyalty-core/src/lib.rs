@@ -1,0 +1,46 @@
+//! # loyalty-core
+//!
+//! Every loyalty rule as a pure, exact function: earning (base rate, category percentages,
+//! tier multipliers, campaigns, caps, referrals, actions), tiers, redemption, the checkout
+//! quote, point lots (spending order, expiry, pending periods), holds and reversals, and the
+//! ledger's invariants. No I/O, no runtime, no database: another Rust service can link this
+//! crate and compute exactly what the `loyalty` server computes.
+//!
+//! Amounts are [`rust_decimal::Decimal`] wrapped in value types ([`Points`], [`Money`],
+//! [`Percent`], ...) that can only hold valid values; there are no floats anywhere.
+//!
+//! ## Layout
+//! - [`values`]: value types: points, money and currency, percentages and multipliers, earn
+//!   and conversion rates, point precision and rounding, card numbers, idempotency keys.
+//! - [`program`]: a program's configuration ([`ProgramRules`] → validated [`Rules`]), tiers,
+//!   campaigns, discounts, rewards.
+//! - [`bill`]: a validated bill of lines with categories and amounts.
+//! - [`error`]: the crate's one error enum, [`Error`], and its [`ErrorKind`].
+//!
+//! ## Example: the shop's "1 point per 10 spent"
+//! ```
+//! use loyalty_core::{Currency, EarnRate, ProgramRules};
+//! use rust_decimal::Decimal;
+//! let mut shop = ProgramRules::new(Currency::new("INR")?);
+//! shop.base_rate = EarnRate::new("1".parse()?, Decimal::from(10))?;
+//! let shop = shop.validate()?;
+//! assert_eq!(shop.base_rate.points_for(Decimal::from(500)), Decimal::from(50));
+//! # Ok::<(), loyalty_core::Error>(())
+//! ```
+
+pub mod bill;
+pub mod error;
+pub mod program;
+pub mod values;
+
+pub use bill::{Bill, BillLine};
+pub use error::{Error, ErrorKind, Result};
+pub use program::{
+    ActionRule, BillDiscount, Campaign, CampaignEffect, CampaignSpec, Category, CategoryDiscount,
+    CategoryRule, DiscountRules, EarnBasis, ExpiryPolicy, ProgramRules, RedemptionRules,
+    ReturnPolicy, Reward, RewardKind, Rules, Tier, TierBasis, TierRules,
+};
+pub use values::{
+    CardNumber, ConversionRate, Currency, EarnRate, IdempotencyKey, Money, Multiplier, Percent,
+    PointPrecision, Points, Rounding,
+};
