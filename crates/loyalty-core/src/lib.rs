@@ -15,6 +15,9 @@
 //! - [`program`]: a program's configuration ([`ProgramRules`] → validated [`Rules`]), tiers,
 //!   campaigns, discounts, rewards.
 //! - [`bill`]: a validated bill of lines with categories and amounts.
+//! - [`allocate`](mod@allocate): exact proportional allocation of an amount over weights.
+//! - [`discounts`]: a program's category and bill discounts applied to a bill.
+//! - [`redeem`]: redemption at checkout: the most points a bill can take, and checking a request.
 //! - [`error`]: the crate's one error enum, [`Error`], and its [`ErrorKind`].
 //!
 //! ## Example: the shop's "1 point per 10 spent"
@@ -28,17 +31,26 @@
 //! # Ok::<(), loyalty_core::Error>(())
 //! ```
 
+pub mod allocate;
 pub mod bill;
+pub mod discounts;
 pub mod error;
 pub mod program;
+pub mod redeem;
 pub mod values;
 
+pub use allocate::allocate;
 pub use bill::{Bill, BillLine};
+pub use discounts::{DiscountedLine, Discounts, apply_discounts};
 pub use error::{Error, ErrorKind, Result};
 pub use program::{
     ActionRule, BillDiscount, Campaign, CampaignEffect, CampaignSpec, Category, CategoryDiscount,
     CategoryRule, DiscountRules, EarnBasis, ExpiryPolicy, ProgramRules, RedemptionRules,
     ReturnPolicy, Reward, RewardKind, Rules, Tier, TierBasis, TierRules,
+};
+pub use redeem::{
+    Redemption, RedemptionContext, RedemptionLimit, RedemptionLimitReason, max_redeemable,
+    points_value, validate_redemption,
 };
 pub use values::{
     CardNumber, ConversionRate, Currency, EarnRate, IdempotencyKey, Money, Multiplier, Percent,

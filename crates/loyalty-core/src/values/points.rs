@@ -135,10 +135,8 @@ impl From<Points> for Decimal {
 }
 
 impl std::iter::Sum<Points> for Result<Points> {
-    fn sum<I: Iterator<Item = Points>>(iter: I) -> Self {
-        iter.fold(Ok(Points::ZERO), |acc, p| {
-            acc.and_then(|a| a.checked_add(p))
-        })
+    fn sum<I: Iterator<Item = Points>>(mut iter: I) -> Self {
+        iter.try_fold(Points::ZERO, Points::checked_add)
     }
 }
 

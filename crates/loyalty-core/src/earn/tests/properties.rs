@@ -1,0 +1,161 @@
+//! Invariants of earning and referral for all inputs.
+
+use proptest::prelude::*;
+
+use super::*;
+
+/// (effect kind, value, only Baby lines?, priority, member cap, member usage, budget usage)
+type CampaignCase = (u8, u32, bool, i32, Option<u32>, u32, u32);
+
+fn build_campaign(i: usize, case: &CampaignCase) -> (Campaign, CampaignUsage) {
+    let &(kind, value, baby, priority, member_cap, used, spent) = case;
+    let effect = match kind {
+        0 => CampaignEffect::Multiplier(
+            Multiplier::new(Decimal::new(100 + i64::from(value % 300), 2)).unwrap(),
+        ),
+        1 => CampaignEffect::ExtraPercent(
+            Percent::new(Decimal::new(1 + i64::from(value % 1000), 2)).unwrap(),
+        ),
+        _ => CampaignEffect::FixedBonus(Points::whole(1 + u64::from(value % 100)).unwrap()),
+    };
+    let c = campaign(|s| {
+        s.id = Uuid::from_u128(i as u128);
+        s.effect = effect;
+        s.priority = priority;
+        s.member_cap = member_cap.map(|c| Points::whole(u64::from(c) + 1).unwrap());
+        s.budget = Some(Points::whole(5000).unwrap());
+        if baby {
+            s.categories = vec![Category::new("Baby").unwrap()];
+        }
+    });
+    let usage = CampaignUsage {
+        member_awarded: Points::whole(u64::from(used)).unwrap(),
+        total_awarded: Points::whole(u64::from(spent)).unwrap(),
+    };
+    (c, usage)
+}
+
+/// The exact, unrounded, uncapped points the rules define, computed independently.
+fn exact_uncapped(
+    e: &Earning,
+    lines: &[BillLine],
+    campaigns: &[(Campaign, CampaignUsage)],
+) -> Decimal {
+    let base: Decimal = e.lines.iter().map(|l| l.exact_points).sum();
+    let mut exact = base * e.tier_multiplier.value();
+    for (c, _) in campaigns {
+        let eligible: Vec<(&LineEarning, &BillLine)> = e
+            .lines
+            .iter()
+            .zip(lines)
+            .filter(|(_, l)| line_is_eligible(c, l))
+            .collect();
+        if eligible.is_empty() {
+            continue;
+        }
+        exact += match c.effect {
+            CampaignEffect::Multiplier(m) => {
+                eligible
+                    .iter()
+                    .map(|(l, _)| l.exact_points)
+                    .sum::<Decimal>()
+                    * (m.value() - Decimal::ONE)
+            }
+            CampaignEffect::ExtraPercent(p) => {
+                p.of(eligible.iter().map(|(_, l)| l.amount.amount()).sum())
+            }
+            CampaignEffect::FixedBonus(p) => p.value(),
+        };
+    }
+    exact
+}
+
+/// (lines as (category index, cents), tier multiplier in hundredths, point decimals, bill
+/// cap, campaigns)
+type Case = (
+    Vec<(u8, i64)>,
+    Option<u16>,
+    u32,
+    Option<u64>,
+    Vec<CampaignCase>,
+);
+
+fn cases() -> impl Strategy<Value = Case> {
+    (
+        proptest::collection::vec((0u8..4, 0i64..100_000_000), 0..6),
+        proptest::option::of(100u16..=300),
+        0u32..3,
+        proptest::option::of(1u64..500),
+        proptest::collection::vec(
+            (
+                0u8..3,
+                any::<u32>(),
+                any::<bool>(),
+                -2i32..3,
+                proptest::option::of(0u32..200),
+                0u32..300,
+                0u32..6000,
+            ),
+            0..4,
+        ),
+    )
+}
+
+proptest! {
+    #[test]
+    fn every_earning_adds_up_stays_under_the_cap_and_never_exceeds_the_exact_points(
+        (lines, multiplier, decimals, cap, campaign_cases) in cases()
+    ) {
+        let mut rules = pharmacy();
+        rules.precision = PointPrecision::new(decimals, Rounding::Down).unwrap();
+        rules.earn_cap_per_bill = cap.map(|c| Points::whole(c).unwrap());
+        let lines: Vec<BillLine> = lines
+            .iter()
+            .map(|&(cat, cents)| BillLine {
+                category: ["Medicines", "General", "Baby"].get(usize::from(cat)).map(|c| Category::new(c).unwrap()),
+                amount: Money::new(Decimal::new(cents, 2), inr()).unwrap(),
+            })
+            .collect();
+        let gold = multiplier.map(|m| Tier { multiplier: Multiplier::new(Decimal::new(i64::from(m), 2)).unwrap(), ..tier("1") });
+        let campaigns: Vec<(Campaign, CampaignUsage)> =
+            campaign_cases.iter().enumerate().map(|(i, c)| build_campaign(i, c)).collect();
+        let active: Vec<ActiveCampaign> =
+            campaigns.iter().map(|(c, usage)| ActiveCampaign { campaign: c, usage: *usage }).collect();
+
+        let e = earn(rules, gold.as_ref(), &active, &lines).unwrap();
+
+        prop_assert_eq!(e.total, e.components_total().unwrap());
+        if let Some(cap) = cap {
+            prop_assert!(e.total <= Points::whole(cap).unwrap());
+        }
+        prop_assert!(e.total.value() <= exact_uncapped(&e, &lines, &campaigns));
+        prop_assert!(e.rounding_loss >= Decimal::ZERO);
+        for bonus in &e.campaign_bonuses {
+            let (c, usage) = campaigns.iter().find(|(c, _)| c.id == bonus.campaign_id).unwrap();
+            prop_assert!(bonus.points <= bonus.uncapped);
+            if let Some(member_cap) = c.member_cap {
+                prop_assert!(bonus.points <= member_cap.saturating_sub(usage.member_awarded));
+            }
+            if let Some(budget) = c.budget {
+                prop_assert!(bonus.points <= budget.saturating_sub(usage.total_awarded));
+            }
+        }
+
+        // The same campaigns in another order earn exactly the same.
+        let reversed: Vec<ActiveCampaign> = active.iter().rev().copied().collect();
+        let mut rules = pharmacy();
+        rules.precision = PointPrecision::new(decimals, Rounding::Down).unwrap();
+        rules.earn_cap_per_bill = cap.map(|c| Points::whole(c).unwrap());
+        prop_assert_eq!(e, earn(rules, gold.as_ref(), &reversed, &lines).unwrap());
+    }
+
+    #[test]
+    fn referral_points_never_exceed_the_exact_share(cents in 0i64..1_000_000_000) {
+        let rules = pharmacy().validate().unwrap();
+        let amount = Money::new(Decimal::new(cents, 2), inr()).unwrap();
+        let points = referral_points(&rules, &amount).unwrap();
+        let exact = rules.referral_percent.of(amount.amount());
+        prop_assert!(points.value() <= exact);
+        prop_assert!(exact - points.value() < dec!(0.01));
+    }
+}
