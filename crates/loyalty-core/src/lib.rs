@@ -18,6 +18,10 @@
 //! - [`allocate`](mod@allocate): exact proportional allocation of an amount over weights.
 //! - [`discounts`]: a program's category and bill discounts applied to a bill.
 //! - [`redeem`]: redemption at checkout: the most points a bill can take, and checking a request.
+//! - [`campaigns`]: whether a campaign applies to a bill and its lines, its caps, its order.
+//! - [`earn`]: a bill's points with a breakdown (base, tier, campaigns, cap), referral and
+//!   action points.
+//! - [`tiers`]: the tier a measure reaches, upgrades with once-per-tier bonuses, downgrades.
 //! - [`error`]: the crate's one error enum, [`Error`], and its [`ErrorKind`].
 //!
 //! ## Example: the shop's "1 point per 10 spent"
@@ -33,15 +37,26 @@
 
 pub mod allocate;
 pub mod bill;
+pub mod campaigns;
 pub mod discounts;
+pub mod earn;
 pub mod error;
 pub mod program;
 pub mod redeem;
+pub mod tiers;
 pub mod values;
 
 pub use allocate::allocate;
 pub use bill::{Bill, BillLine};
+pub use campaigns::{
+    ActiveCampaign, CampaignLimit, CampaignUsage, CappedBonus, campaign_applies,
+    cap_campaign_bonus, in_application_order, line_is_eligible,
+};
 pub use discounts::{DiscountedLine, Discounts, apply_discounts};
+pub use earn::{
+    CampaignBonus, EarnInput, Earning, LineEarning, LineRule, action_award, compute_earning,
+    referral_points,
+};
 pub use error::{Error, ErrorKind, Result};
 pub use program::{
     ActionRule, BillDiscount, Campaign, CampaignEffect, CampaignSpec, Category, CategoryDiscount,
@@ -52,6 +67,7 @@ pub use redeem::{
     Redemption, RedemptionContext, RedemptionLimit, RedemptionLimitReason, max_redeemable,
     points_value, validate_redemption,
 };
+pub use tiers::{TierChange, reevaluate, tier_for, upgrade_on_earn};
 pub use values::{
     CardNumber, ConversionRate, Currency, EarnRate, IdempotencyKey, Money, Multiplier, Percent,
     PointPrecision, Points, Rounding,
