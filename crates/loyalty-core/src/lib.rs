@@ -22,6 +22,10 @@
 //! - [`earn`]: a bill's points with a breakdown (base, tier, campaigns, cap), referral and
 //!   action points.
 //! - [`tiers`]: the tier a measure reaches, upgrades with once-per-tier bonuses, downgrades.
+//! - [`ledger`]: entry kinds, balances and how an entry changes them, the invariant checker.
+//! - [`lots`]: point lots, spending order, expiry and maturing.
+//! - [`hold`]: reserve, capture, release, expire: a hold is resolved exactly once.
+//! - [`reversal`]: proportional reversal of cancelled or returned bills.
 //! - [`error`]: the crate's one error enum, [`Error`], and its [`ErrorKind`].
 //!
 //! ## Example: the shop's "1 point per 10 spent"
@@ -41,8 +45,12 @@ pub mod campaigns;
 pub mod discounts;
 pub mod earn;
 pub mod error;
+pub mod hold;
+pub mod ledger;
+pub mod lots;
 pub mod program;
 pub mod redeem;
+pub mod reversal;
 pub mod tiers;
 pub mod values;
 
@@ -58,6 +66,9 @@ pub use earn::{
     referral_points,
 };
 pub use error::{Error, ErrorKind, Result};
+pub use hold::{Hold, HoldOutcome, HoldStatus};
+pub use ledger::{Balances, BucketDelta, CreditSplit, EntryKind, LotTotals, Violation};
+pub use lots::{Allocation, Lot, LotSplit};
 pub use program::{
     ActionRule, BillDiscount, Campaign, CampaignEffect, CampaignSpec, Category, CategoryDiscount,
     CategoryRule, DiscountRules, EarnBasis, ExpiryPolicy, ProgramRules, RedemptionRules,
@@ -67,6 +78,7 @@ pub use redeem::{
     Redemption, RedemptionContext, RedemptionLimit, RedemptionLimitReason, max_redeemable,
     points_value, validate_redemption,
 };
+pub use reversal::{BillRecord, ReversalPlan, TakeBack};
 pub use tiers::{TierChange, reevaluate, tier_for, upgrade_on_earn};
 pub use values::{
     CardNumber, ConversionRate, Currency, EarnRate, IdempotencyKey, Money, Multiplier, Percent,
