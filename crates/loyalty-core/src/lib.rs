@@ -16,6 +16,8 @@
 //!   campaigns, discounts, rewards.
 //! - [`bill`]: a validated bill of lines with categories and amounts.
 //! - [`allocate`](mod@allocate): exact proportional allocation of an amount over weights.
+//! - [`checkout`]: the checkout quote (discounts, then redemption, then earning) and what a
+//!   bill earns after part of it was paid with points.
 //! - [`discounts`]: a program's category and bill discounts applied to a bill.
 //! - [`redeem`]: redemption at checkout: the most points a bill can take, and checking a request.
 //! - [`campaigns`]: whether a campaign applies to a bill and its lines, its caps, its order.
@@ -42,6 +44,7 @@
 pub mod allocate;
 pub mod bill;
 pub mod campaigns;
+pub mod checkout;
 pub mod discounts;
 pub mod earn;
 pub mod error;
@@ -60,6 +63,7 @@ pub use campaigns::{
     ActiveCampaign, CampaignLimit, CampaignUsage, CappedBonus, campaign_applies,
     cap_campaign_bonus, in_application_order, line_is_eligible,
 };
+pub use checkout::{BillEarning, Quote, QuoteInput, earn_on_bill, quote};
 pub use discounts::{DiscountedLine, Discounts, apply_discounts};
 pub use earn::{
     CampaignBonus, EarnInput, Earning, LineEarning, LineRule, action_award, compute_earning,
