@@ -1,0 +1,405 @@
+//! [`Account`]: one membership locked inside a write transaction, and the only code that
+//! writes ledger entries, lots and allocations.
+//!
+//! Every operation that changes points locks the membership first ([`Account::lock`]: an
+//! `UPDATE` of its row, which on PostgreSQL holds the row lock until commit, so concurrent
+//! operations on one membership, on any replica, run one after another and each sees what the
+//! previous committed). It then settles the membership (expires overdue lots, matures due
+//! pending lots), posts entries through [`Account::credit`] / [`Account::debit`] /
+//! [`Account::post`], which check every change with `loyalty-core`'s
+//! [`Balances::apply`](loyalty_core::Balances::apply), and finally [`Account::save`]s the
+//! balances. A balance can therefore only change together with the entry that explains it.
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use loyalty_core::ledger::{self, Balances, BucketDelta, EntryKind};
+use loyalty_core::lots::{self, Allocation, Lot};
+use loyalty_core::{Points, Rules};
+use uuid::Uuid;
+
+use crate::amounts::{points_from_db, points_to_db, to_db};
+use crate::clock::{from_db_time, to_db_time};
+use crate::db::DbConnection;
+use crate::error::{StoreError, StoreResult};
+use crate::models::ledger::{AllocationRow, EntryRow, LotRow};
+use crate::models::member::MembershipRow;
+use crate::schema::{lot_allocations, memberships, point_lots};
+use crate::store::new_id;
+
+/// What an entry records besides its points: the why, who and which bill.
+#[derive(Debug, Clone, Default)]
+pub struct EntryMeta {
+    /// The bill or order reference.
+    pub reference: Option<String>,
+    /// The hold the entry belongs to.
+    pub hold_id: Option<String>,
+    /// The campaign that granted a bonus.
+    pub campaign_id: Option<String>,
+    /// The member whose bill earned a referral bonus.
+    pub source_member_id: Option<String>,
+    /// Who performed it (an API key id, "system", ...).
+    pub actor: String,
+    /// Why (required for admin adjustments).
+    pub reason: Option<String>,
+}
+
+impl EntryMeta {
+    /// Metadata with only an actor.
+    pub fn by(actor: &str) -> Self {
+        EntryMeta {
+            actor: actor.to_owned(),
+            ..EntryMeta::default()
+        }
+    }
+
+    /// The same metadata with a reference.
+    pub fn with_reference(mut self, reference: Option<&str>) -> Self {
+        self.reference = reference.map(str::to_owned);
+        self
+    }
+}
+
+/// A membership locked for the rest of the transaction.
+#[derive(Debug)]
+pub struct Account {
+    /// The row as locked (balances are kept in [`Account::balances`] until saved).
+    pub row: MembershipRow,
+    /// The balances, updated by every posted entry.
+    pub balances: Balances,
+    /// When the operation happens.
+    pub now: DateTime<Utc>,
+    /// Ids of entries posted in this transaction, in order.
+    pub posted: Vec<String>,
+}
+
+pub(crate) fn balances_of(row: &MembershipRow) -> StoreResult<Balances> {
+    Ok(Balances {
+        available: points_from_db(row.available)?,
+        pending: points_from_db(row.pending)?,
+        held: points_from_db(row.held)?,
+        debt: points_from_db(row.debt)?,
+        earned: points_from_db(row.earned)?,
+        redeemed: points_from_db(row.redeemed)?,
+        expired: points_from_db(row.expired)?,
+        reversed: points_from_db(row.reversed)?,
+    })
+}
+
+pub(crate) fn lot_of(row: &LotRow) -> StoreResult<Lot> {
+    Ok(Lot {
+        id: parse_id(&row.id)?,
+        remaining: points_from_db(row.remaining)?,
+        spendable_from: from_db_time(row.spendable_from),
+        expires_at: row.expires_at.map(from_db_time),
+        pending: row.pending,
+    })
+}
+
+pub(crate) fn parse_id(id: &str) -> StoreResult<Uuid> {
+    Uuid::parse_str(id).map_err(|_| StoreError::Corrupt(format!("stored id {id:?} is not a UUID")))
+}
+
+impl Account {
+    /// Locks membership `membership_id` of `tenant` for the rest of the transaction and loads
+    /// it. Fails with `NotFound` when it is not the tenant's.
+    pub fn lock(
+        conn: &mut DbConnection,
+        tenant: &str,
+        membership_id: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Account> {
+        use crate::schema::memberships::dsl as m;
+        let touched = diesel::update(
+            m::memberships
+                .filter(m::id.eq(membership_id))
+                .filter(m::tenant_id.eq(tenant)),
+        )
+        .set(m::version.eq(m::version + 1))
+        .execute(conn)?;
+        if touched == 0 {
+            return Err(StoreError::NotFound {
+                what: "membership",
+                id: membership_id.to_owned(),
+            });
+        }
+        let row: MembershipRow = m::memberships
+            .filter(m::id.eq(membership_id))
+            .select(MembershipRow::as_select())
+            .first(conn)?;
+        let balances = balances_of(&row)?;
+        Ok(Account {
+            row,
+            balances,
+            now,
+            posted: Vec::new(),
+        })
+    }
+
+    /// Expires this membership's overdue lots and matures its due pending lots, posting an
+    /// `expired` / `matured` entry for each lot, so every operation sees up-to-date balances.
+    /// Returns the points that expired.
+    pub fn settle(&mut self, conn: &mut DbConnection) -> StoreResult<Points> {
+        use crate::schema::point_lots::dsl as l;
+        let now_db = to_db_time(self.now);
+        let due: Vec<LotRow> = l::point_lots
+            .filter(l::membership_id.eq(&self.row.id))
+            .filter(l::remaining.gt(0))
+            .filter(
+                l::expires_at
+                    .le(now_db)
+                    .or(l::pending.eq(true).and(l::spendable_from.le(now_db))),
+            )
+            .select(LotRow::as_select())
+            .load(conn)?;
+        let lots = due.iter().map(lot_of).collect::<StoreResult<Vec<_>>>()?;
+        let reference_of = |lot_id: Uuid| {
+            due.iter()
+                .find(|r| r.id == lot_id.to_string())
+                .and_then(|r| r.reference.clone())
+        };
+        let mut expired = Points::ZERO;
+        for alloc in lots::overdue(&lots, self.now) {
+            let split = lots::split(&lots, std::slice::from_ref(&alloc))?;
+            let delta = BucketDelta {
+                available: -split.available.value(),
+                pending: -split.pending.value(),
+                ..BucketDelta::ZERO
+            };
+            let meta = EntryMeta {
+                reference: reference_of(alloc.lot_id),
+                ..EntryMeta::by("system")
+            };
+            let entry = self.post(conn, EntryKind::Expired, alloc.points, &delta, &meta)?;
+            self.take_from_lots(conn, &entry, None, std::slice::from_ref(&alloc))?;
+            expired = expired.checked_add(alloc.points)?;
+        }
+        for alloc in lots::matured(&lots, self.now) {
+            let delta = BucketDelta {
+                available: alloc.points.value(),
+                pending: -alloc.points.value(),
+                ..BucketDelta::ZERO
+            };
+            let meta = EntryMeta {
+                reference: reference_of(alloc.lot_id),
+                ..EntryMeta::by("system")
+            };
+            self.post(conn, EntryKind::Matured, alloc.points, &delta, &meta)?;
+            diesel::update(l::point_lots.filter(l::id.eq(alloc.lot_id.to_string())))
+                .set(l::pending.eq(false))
+                .execute(conn)?;
+        }
+        Ok(expired)
+    }
+
+    /// Posts one entry: checks the change with `loyalty-core`, appends the entry, returns its id.
+    pub fn post(
+        &mut self,
+        conn: &mut DbConnection,
+        kind: EntryKind,
+        points: Points,
+        delta: &BucketDelta,
+        meta: &EntryMeta,
+    ) -> StoreResult<String> {
+        self.balances = self.balances.apply(kind, points, delta)?;
+        let id = new_id();
+        let row = EntryRow {
+            id: id.clone(),
+            tenant_id: self.row.tenant_id.clone(),
+            membership_id: self.row.id.clone(),
+            program_id: self.row.program_id.clone(),
+            member_id: self.row.member_id.clone(),
+            kind: kind.as_str().to_owned(),
+            points: points_to_db(points)?,
+            d_available: to_db(delta.available)?,
+            d_pending: to_db(delta.pending)?,
+            d_held: to_db(delta.held)?,
+            d_debt: to_db(delta.debt)?,
+            balance_after: to_db(self.balances.net())?,
+            reference: meta.reference.clone(),
+            hold_id: meta.hold_id.clone(),
+            campaign_id: meta.campaign_id.clone(),
+            source_member_id: meta.source_member_id.clone(),
+            actor: meta.actor.clone(),
+            reason: meta.reason.clone(),
+            created_at: to_db_time(self.now),
+        };
+        diesel::insert_into(crate::schema::ledger_entries::table)
+            .values(&row)
+            .execute(conn)?;
+        self.posted.push(id.clone());
+        Ok(id)
+    }
+
+    /// Credits `points` of a credit kind: repays debt first, puts the rest in a new lot (pending
+    /// when the program has a pending period). Returns the entry id. Zero points post nothing.
+    pub fn credit(
+        &mut self,
+        conn: &mut DbConnection,
+        rules: &Rules,
+        kind: EntryKind,
+        points: Points,
+        meta: &EntryMeta,
+    ) -> StoreResult<Option<String>> {
+        if points.is_zero() {
+            return Ok(None);
+        }
+        let split = ledger::credit(&self.balances, kind, points)?;
+        let lot = if split.to_lot.is_zero() {
+            None
+        } else {
+            Some(lots::new_lot(
+                rules,
+                kind,
+                Uuid::now_v7(),
+                split.to_lot,
+                self.now,
+            )?)
+        };
+        let delta = split.delta(lot.as_ref().is_some_and(|l| l.pending));
+        let entry = self.post(conn, kind, points, &delta, meta)?;
+        if let Some(lot) = lot {
+            let row = LotRow {
+                id: lot.id.to_string(),
+                tenant_id: self.row.tenant_id.clone(),
+                membership_id: self.row.id.clone(),
+                entry_id: entry.clone(),
+                reference: meta.reference.clone(),
+                amount: points_to_db(lot.remaining)?,
+                remaining: points_to_db(lot.remaining)?,
+                pending: lot.pending,
+                spendable_from: to_db_time(lot.spendable_from),
+                expires_at: lot.expires_at.map(to_db_time),
+                created_at: to_db_time(self.now),
+            };
+            diesel::insert_into(point_lots::table)
+                .values(&row)
+                .execute(conn)?;
+        }
+        Ok(Some(entry))
+    }
+
+    /// The membership's spendable lots (not pending, not overdue, with points left).
+    pub fn spendable_lots(&self, conn: &mut DbConnection) -> StoreResult<Vec<Lot>> {
+        use crate::schema::point_lots::dsl as l;
+        let rows: Vec<LotRow> = l::point_lots
+            .filter(l::membership_id.eq(&self.row.id))
+            .filter(l::remaining.gt(0))
+            .filter(l::pending.eq(false))
+            .select(LotRow::as_select())
+            .load(conn)?;
+        let lots = rows.iter().map(lot_of).collect::<StoreResult<Vec<_>>>()?;
+        Ok(lots
+            .into_iter()
+            .filter(|l| l.is_spendable(self.now))
+            .collect())
+    }
+
+    /// Lowers the lots by `allocations` and records each allocation against `entry` (and the
+    /// hold, when points go to or come from a hold).
+    pub fn take_from_lots(
+        &mut self,
+        conn: &mut DbConnection,
+        entry: &str,
+        hold_id: Option<&str>,
+        allocations: &[Allocation],
+    ) -> StoreResult<()> {
+        self.move_lots(conn, entry, hold_id, allocations, -1)
+    }
+
+    /// Gives `allocations` back to their lots (a release, a return of redeemed points) and
+    /// records them against `entry`.
+    pub fn give_back_to_lots(
+        &mut self,
+        conn: &mut DbConnection,
+        entry: &str,
+        hold_id: Option<&str>,
+        allocations: &[Allocation],
+    ) -> StoreResult<()> {
+        self.move_lots(conn, entry, hold_id, allocations, 1)
+    }
+
+    fn move_lots(
+        &mut self,
+        conn: &mut DbConnection,
+        entry: &str,
+        hold_id: Option<&str>,
+        allocations: &[Allocation],
+        sign: i64,
+    ) -> StoreResult<()> {
+        use crate::schema::point_lots::dsl as l;
+        for alloc in allocations {
+            let units = points_to_db(alloc.points)?;
+            // The lot's own CHECK (0 <= remaining <= amount) is the database's backstop.
+            let changed = diesel::update(l::point_lots.filter(l::id.eq(alloc.lot_id.to_string())))
+                .set(l::remaining.eq(l::remaining + sign * units))
+                .execute(conn)?;
+            if changed != 1 {
+                return Err(StoreError::Corrupt(format!(
+                    "lot {} is missing",
+                    alloc.lot_id
+                )));
+            }
+            diesel::insert_into(lot_allocations::table)
+                .values(AllocationRow {
+                    id: new_id(),
+                    tenant_id: self.row.tenant_id.clone(),
+                    lot_id: alloc.lot_id.to_string(),
+                    entry_id: entry.to_owned(),
+                    hold_id: hold_id.map(str::to_owned),
+                    points: units,
+                })
+                .execute(conn)?;
+        }
+        Ok(())
+    }
+
+    /// Debits spendable points for a redemption-like entry (`Redeemed`, `Reserved`, negative
+    /// `Adjusted`): plans the lots earliest expiry first, posts the entry, lowers the lots.
+    /// Returns the entry id and the allocations.
+    pub fn debit(
+        &mut self,
+        conn: &mut DbConnection,
+        kind: EntryKind,
+        points: Points,
+        meta: &EntryMeta,
+    ) -> StoreResult<(String, Vec<Allocation>)> {
+        let lots = self.spendable_lots(conn)?;
+        let allocations = lots::plan_spend(&lots, points, self.now)?;
+        let delta = match kind {
+            EntryKind::Reserved => BucketDelta {
+                available: -points.value(),
+                held: points.value(),
+                ..BucketDelta::ZERO
+            },
+            _ => BucketDelta {
+                available: -points.value(),
+                ..BucketDelta::ZERO
+            },
+        };
+        let entry = self.post(conn, kind, points, &delta, meta)?;
+        self.take_from_lots(conn, &entry, meta.hold_id.as_deref(), &allocations)?;
+        Ok((entry, allocations))
+    }
+
+    /// Writes the balances back to the membership row.
+    pub fn save(&self, conn: &mut DbConnection) -> StoreResult<()> {
+        use crate::schema::memberships::dsl as m;
+        let b = &self.balances;
+        diesel::update(memberships::table.filter(m::id.eq(&self.row.id)))
+            .set((
+                m::available.eq(points_to_db(b.available)?),
+                m::pending.eq(points_to_db(b.pending)?),
+                m::held.eq(points_to_db(b.held)?),
+                m::debt.eq(points_to_db(b.debt)?),
+                m::earned.eq(points_to_db(b.earned)?),
+                m::redeemed.eq(points_to_db(b.redeemed)?),
+                m::expired.eq(points_to_db(b.expired)?),
+                m::reversed.eq(points_to_db(b.reversed)?),
+                m::tier.eq(&self.row.tier),
+                m::best_tier_rank.eq(self.row.best_tier_rank),
+                m::updated_at.eq(to_db_time(self.now)),
+            ))
+            .execute(conn)?;
+        Ok(())
+    }
+}

@@ -1,0 +1,243 @@
+//! Connections, the pool, migrations and the one way to run a write transaction.
+//!
+//! One connection type serves both backends ([`DbConnection`], a Diesel `MultiConnection`), so
+//! every query is written once. The backend is chosen by the URL: `postgres://` or
+//! `postgresql://` is PostgreSQL, anything else (a path, or `sqlite://path`) is an SQLite file,
+//! created on first use.
+
+use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
+use std::time::Duration;
+
+use diesel::connection::SimpleConnection;
+use diesel::pg::PgConnection;
+use diesel::r2d2::{ManageConnection, Pool, PooledConnection};
+use diesel::sqlite::SqliteConnection;
+use diesel::{Connection, RunQueryDsl};
+use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+
+use crate::error::{StoreError, StoreResult};
+
+/// The migrations under the workspace's top-level `migrations/`, embedded in the binary.
+pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations");
+
+mod connection {
+    // The derive generates public items (a backend, a query builder) that cannot carry docs.
+    #![allow(missing_docs)]
+
+    use diesel::pg::PgConnection;
+    use diesel::sqlite::SqliteConnection;
+
+    /// A connection to either backend.
+    #[derive(diesel::MultiConnection)]
+    pub enum DbConnection {
+        /// PostgreSQL: the production and scale-out engine.
+        Postgres(PgConnection),
+        /// SQLite: the embedded default.
+        Sqlite(SqliteConnection),
+    }
+}
+
+pub use connection::DbConnection;
+
+/// Which database engine a URL selects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// PostgreSQL.
+    Postgres,
+    /// SQLite.
+    Sqlite,
+}
+
+impl Backend {
+    /// The backend a database URL selects.
+    pub fn of_url(url: &str) -> Backend {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Backend::Postgres
+        } else {
+            Backend::Sqlite
+        }
+    }
+}
+
+/// Establishes connections of one backend and prepares them (SQLite pragmas).
+#[derive(Debug, Clone)]
+pub struct ConnectionManager {
+    url: String,
+    backend: Backend,
+}
+
+/// Pragmas set on every SQLite connection as it is opened: WAL so readers never block the
+/// writer, a busy timeout so writers queue instead of failing, foreign keys enforced.
+const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 15000; \
+     PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;";
+
+impl ManageConnection for ConnectionManager {
+    type Connection = DbConnection;
+    type Error = diesel::r2d2::Error;
+
+    fn connect(&self) -> Result<DbConnection, Self::Error> {
+        match self.backend {
+            Backend::Postgres => PgConnection::establish(&self.url)
+                .map(DbConnection::Postgres)
+                .map_err(diesel::r2d2::Error::ConnectionError),
+            Backend::Sqlite => {
+                let path = self.url.strip_prefix("sqlite://").unwrap_or(&self.url);
+                let mut conn = SqliteConnection::establish(path)
+                    .map_err(diesel::r2d2::Error::ConnectionError)?;
+                conn.batch_execute(SQLITE_PRAGMAS)
+                    .map_err(diesel::r2d2::Error::QueryError)?;
+                Ok(DbConnection::Sqlite(conn))
+            }
+        }
+    }
+
+    fn is_valid(&self, conn: &mut DbConnection) -> Result<(), Self::Error> {
+        conn.batch_execute("SELECT 1")
+            .map_err(diesel::r2d2::Error::QueryError)
+    }
+
+    fn has_broken(&self, _conn: &mut DbConnection) -> bool {
+        false
+    }
+}
+
+/// A pooled connection.
+pub type PooledConn = PooledConnection<ConnectionManager>;
+
+/// The connection pool of one database.
+#[derive(Clone)]
+pub struct Database {
+    pool: Pool<ConnectionManager>,
+    backend: Backend,
+}
+
+impl std::fmt::Debug for Database {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Database")
+            .field("backend", &self.backend)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Database {
+    /// Opens a pool of at most `max_connections` to `url`.
+    pub fn open(url: &str, max_connections: u32) -> StoreResult<Database> {
+        let backend = Backend::of_url(url);
+        let manager = ConnectionManager {
+            url: url.to_owned(),
+            backend,
+        };
+        let pool = Pool::builder()
+            .max_size(max_connections.max(1))
+            .min_idle(Some(1))
+            .connection_timeout(Duration::from_secs(30))
+            .build(manager)?;
+        Ok(Database { pool, backend })
+    }
+
+    /// Which backend this is.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// A connection from the pool.
+    pub fn conn(&self) -> StoreResult<PooledConn> {
+        Ok(self.pool.get()?)
+    }
+
+    /// Runs pending migrations; returns how many ran.
+    pub fn migrate(&self) -> StoreResult<usize> {
+        let mut conn = self.conn()?;
+        // Concurrent replicas may start together: on PostgreSQL an advisory lock makes them
+        // migrate one after another.
+        if self.backend == Backend::Postgres {
+            diesel::sql_query("SELECT pg_advisory_lock(7411)").execute(&mut *conn)?;
+        }
+        let result = conn
+            .run_pending_migrations(MIGRATIONS)
+            .map(|done| done.len())
+            .map_err(|e| StoreError::Migration(e.to_string()));
+        if self.backend == Backend::Postgres {
+            diesel::sql_query("SELECT pg_advisory_unlock(7411)").execute(&mut *conn)?;
+        }
+        result
+    }
+}
+
+/// Runs `f` as one write transaction and retries it (up to 5 times) when the database asks
+/// for a retry (serialization failure, deadlock, SQLite busy).
+///
+/// On SQLite the transaction starts with `BEGIN IMMEDIATE`, taking the write lock up front so
+/// two writers can never interleave a read and a write; on PostgreSQL it is a plain `BEGIN`
+/// (READ COMMITTED) and operations lock the rows they change first. Either all of `f`'s writes
+/// commit or none do, also when `f` returns an error or panics.
+pub fn write_tx<T>(
+    conn: &mut DbConnection,
+    mut f: impl FnMut(&mut DbConnection) -> StoreResult<T>,
+) -> StoreResult<T> {
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        match run_once(conn, &mut f) {
+            Err(err) if err.is_retryable() && attempt < 5 => {
+                tracing::debug!(attempt, error = %err, "retrying transaction");
+                std::thread::sleep(Duration::from_millis(5 * attempt));
+            }
+            other => return other,
+        }
+    }
+}
+
+/// Runs `f` in a read-only transaction, so every read sees one consistent snapshot.
+pub fn read_tx<T>(
+    conn: &mut DbConnection,
+    mut f: impl FnMut(&mut DbConnection) -> StoreResult<T>,
+) -> StoreResult<T> {
+    let begin = match conn {
+        DbConnection::Postgres(_) => "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
+        DbConnection::Sqlite(_) => "BEGIN DEFERRED",
+    };
+    conn.batch_execute(begin)?;
+    let outcome = catch_unwind(AssertUnwindSafe(|| f(conn)));
+    finish(conn, outcome)
+}
+
+fn run_once<T>(
+    conn: &mut DbConnection,
+    f: &mut impl FnMut(&mut DbConnection) -> StoreResult<T>,
+) -> StoreResult<T> {
+    let begin = match conn {
+        DbConnection::Postgres(_) => "BEGIN",
+        DbConnection::Sqlite(_) => "BEGIN IMMEDIATE",
+    };
+    conn.batch_execute(begin)?;
+    let outcome = catch_unwind(AssertUnwindSafe(|| f(conn)));
+    finish(conn, outcome)
+}
+
+fn finish<T>(
+    conn: &mut DbConnection,
+    outcome: std::thread::Result<StoreResult<T>>,
+) -> StoreResult<T> {
+    match outcome {
+        Ok(Ok(value)) => match conn.batch_execute("COMMIT") {
+            Ok(()) => Ok(value),
+            Err(err) => {
+                let _ = conn.batch_execute("ROLLBACK");
+                Err(err.into())
+            }
+        },
+        Ok(Err(err)) => {
+            // SQLite may already have rolled back on some errors; the original error is what
+            // the caller needs to see either way.
+            if let Err(rollback) = conn.batch_execute("ROLLBACK") {
+                tracing::warn!(error = %rollback, "rollback after a failed transaction failed");
+            }
+            Err(err)
+        }
+        Err(panic) => {
+            let _ = conn.batch_execute("ROLLBACK");
+            resume_unwind(panic)
+        }
+    }
+}

@@ -1,0 +1,104 @@
+//! The append-only ledger and what hangs off it: `ledger_entries`, `point_lots`,
+//! `lot_allocations`, `holds` and `bills`.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use crate::schema::{bills, holds, ledger_entries, lot_allocations, point_lots};
+
+/// A row of `ledger_entries`. Inserted once, never updated or deleted.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = ledger_entries)]
+pub struct EntryRow {
+    pub id: String,
+    pub tenant_id: String,
+    pub membership_id: String,
+    pub program_id: String,
+    pub member_id: String,
+    pub kind: String,
+    pub points: i64,
+    pub d_available: i64,
+    pub d_pending: i64,
+    pub d_held: i64,
+    pub d_debt: i64,
+    pub balance_after: i64,
+    pub reference: Option<String>,
+    pub hold_id: Option<String>,
+    pub campaign_id: Option<String>,
+    pub source_member_id: Option<String>,
+    pub actor: String,
+    pub reason: Option<String>,
+    pub created_at: NaiveDateTime,
+}
+
+/// A row of `point_lots`: points from one credit, spent earliest-expiry first.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = point_lots)]
+pub struct LotRow {
+    pub id: String,
+    pub tenant_id: String,
+    pub membership_id: String,
+    pub entry_id: String,
+    pub reference: Option<String>,
+    pub amount: i64,
+    pub remaining: i64,
+    pub pending: bool,
+    pub spendable_from: NaiveDateTime,
+    pub expires_at: Option<NaiveDateTime>,
+    pub created_at: NaiveDateTime,
+}
+
+/// A row of `lot_allocations`: which lot a debit (or a hold) took points from.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = lot_allocations)]
+pub struct AllocationRow {
+    pub id: String,
+    pub tenant_id: String,
+    pub lot_id: String,
+    pub entry_id: String,
+    pub hold_id: Option<String>,
+    pub points: i64,
+}
+
+/// A row of `holds`.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = holds)]
+pub struct HoldRow {
+    pub id: String,
+    pub tenant_id: String,
+    pub membership_id: String,
+    pub reference: String,
+    pub points: i64,
+    pub value: i64,
+    pub bill_total: i64,
+    pub captured: i64,
+    pub status: String,
+    pub expires_at: NaiveDateTime,
+    pub created_at: NaiveDateTime,
+    pub resolved_at: Option<NaiveDateTime>,
+}
+
+/// A row of `bills`: per membership and bill reference, what the bill earned, gave the
+/// referrer, redeemed, and what of it was returned.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = bills)]
+pub struct BillRow {
+    pub id: String,
+    pub tenant_id: String,
+    pub membership_id: String,
+    pub reference: String,
+    pub total: i64,
+    pub earn_amount: i64,
+    pub returned: i64,
+    pub earned: i64,
+    pub earned_reversed: i64,
+    pub referrer_membership_id: Option<String>,
+    pub referral: i64,
+    pub referral_reversed: i64,
+    pub redeemed: i64,
+    pub redeemed_value: i64,
+    pub redeemed_returned: i64,
+    pub earned_at: Option<NaiveDateTime>,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}

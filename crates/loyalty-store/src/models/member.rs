@@ -1,0 +1,56 @@
+//! `members` and `memberships`.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use loyalty_core::Points;
+
+use crate::amounts::points_from_db;
+use crate::error::StoreResult;
+use crate::schema::{members, memberships};
+
+/// A row of `members`.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = members)]
+pub struct MemberRow {
+    pub id: String,
+    pub tenant_id: String,
+    pub customer_id: String,
+    pub card_number: String,
+    pub name: String,
+    pub phone: Option<String>,
+    pub email: Option<String>,
+    pub referrer_id: Option<String>,
+    pub active: bool,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+/// A row of `memberships`: a member in a program, with its balances.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = memberships)]
+pub struct MembershipRow {
+    pub id: String,
+    pub tenant_id: String,
+    pub member_id: String,
+    pub program_id: String,
+    pub available: i64,
+    pub pending: i64,
+    pub held: i64,
+    pub debt: i64,
+    pub earned: i64,
+    pub redeemed: i64,
+    pub expired: i64,
+    pub reversed: i64,
+    pub tier: Option<String>,
+    pub best_tier_rank: Option<i32>,
+    pub version: i64,
+    pub joined_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+impl MembershipRow {
+    /// The points available to spend now.
+    pub fn available_points(&self) -> StoreResult<Points> {
+        points_from_db(self.available)
+    }
+}

@@ -1,0 +1,272 @@
+//! Programs and their rules: create, replace the rules, enable/disable, read.
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use loyalty_core::{ProgramRules, Rules};
+
+use crate::clock::{from_db_time, to_db_time};
+use crate::db::DbConnection;
+use crate::error::{StoreError, StoreResult};
+use crate::models::program::{
+    ActionRow, CategoryRow, ProgramRow, RulesRows, TierRow, rules_from_rows, rules_to_rows,
+};
+use crate::schema::{program_actions, program_categories, program_tiers, programs};
+use crate::store::{Store, new_id};
+
+/// A program with its validated rules.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Program {
+    /// Its id.
+    pub id: String,
+    /// Its tenant.
+    pub tenant_id: String,
+    /// Its name, unique in the tenant ("Wine & Dine").
+    pub name: String,
+    /// A disabled program refuses earning and redeeming; reads still work.
+    pub enabled: bool,
+    /// Its rules.
+    pub rules: Rules,
+    /// Bumped on every change.
+    pub version: i64,
+    /// When it was created.
+    pub created_at: DateTime<Utc>,
+    /// When it last changed.
+    pub updated_at: DateTime<Utc>,
+}
+
+fn check_name(name: &str) -> StoreResult<String> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 200 {
+        return Err(StoreError::InvalidArgument(
+            "a program name must have 1 to 200 characters".into(),
+        ));
+    }
+    Ok(name.to_owned())
+}
+
+fn blank_row(id: String, tenant: &str, name: String, now: chrono::NaiveDateTime) -> ProgramRow {
+    ProgramRow {
+        id,
+        tenant_id: tenant.to_owned(),
+        name,
+        enabled: true,
+        currency: String::new(),
+        point_decimals: 0,
+        rounding: String::new(),
+        base_points: 0,
+        base_per: 0,
+        earn_cap_per_bill: None,
+        earn_basis: String::new(),
+        referral_percent: String::new(),
+        redemption_points: None,
+        redemption_value: None,
+        min_redemption_points: None,
+        max_bill_share: None,
+        max_points_per_bill: None,
+        expiry_months: None,
+        pending_days: 0,
+        return_policy: String::new(),
+        bill_discount_kind: None,
+        bill_discount_value: None,
+        bill_discount_minimum: None,
+        redemptions_per_minute: None,
+        tier_basis: String::new(),
+        tier_window_days: None,
+        utc_offset_minutes: 0,
+        version: 1,
+        created_at: now,
+        updated_at: now,
+    }
+}
+
+fn insert_rule_rows(conn: &mut DbConnection, rows: &RulesRows) -> StoreResult<()> {
+    // Diesel's MultiConnection has no multi-row INSERT, so rule rows go in one by one (a
+    // program has a handful of them).
+    for row in &rows.categories {
+        diesel::insert_into(program_categories::table)
+            .values(row)
+            .execute(conn)?;
+    }
+    for row in &rows.actions {
+        diesel::insert_into(program_actions::table)
+            .values(row)
+            .execute(conn)?;
+    }
+    for row in &rows.tiers {
+        diesel::insert_into(program_tiers::table)
+            .values(row)
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+fn name_taken(err: StoreError, name: &str) -> StoreError {
+    if err.is_unique_violation() {
+        StoreError::AlreadyExists(format!("the tenant already has a program named {name:?}"))
+    } else {
+        err
+    }
+}
+
+/// Loads a program of `tenant` with its rules.
+pub(crate) fn load_program(
+    conn: &mut DbConnection,
+    tenant: &str,
+    program_id: &str,
+) -> StoreResult<Program> {
+    let program: ProgramRow = programs::table
+        .filter(programs::id.eq(program_id))
+        .filter(programs::tenant_id.eq(tenant))
+        .select(ProgramRow::as_select())
+        .first(conn)
+        .optional()?
+        .ok_or_else(|| StoreError::NotFound {
+            what: "program",
+            id: program_id.to_owned(),
+        })?;
+    let categories = program_categories::table
+        .filter(program_categories::program_id.eq(program_id))
+        .select(CategoryRow::as_select())
+        .load(conn)?;
+    let actions = program_actions::table
+        .filter(program_actions::program_id.eq(program_id))
+        .select(ActionRow::as_select())
+        .load(conn)?;
+    let tiers = program_tiers::table
+        .filter(program_tiers::program_id.eq(program_id))
+        .select(TierRow::as_select())
+        .load(conn)?;
+    let rows = RulesRows {
+        program,
+        categories,
+        actions,
+        tiers,
+    };
+    let rules = rules_from_rows(&rows)?;
+    let p = rows.program;
+    Ok(Program {
+        id: p.id,
+        tenant_id: p.tenant_id,
+        name: p.name,
+        enabled: p.enabled,
+        rules,
+        version: p.version,
+        created_at: from_db_time(p.created_at),
+        updated_at: from_db_time(p.updated_at),
+    })
+}
+
+/// Fails with `FailedPrecondition` when the program is disabled.
+pub(crate) fn require_enabled(program: &Program) -> StoreResult<()> {
+    if program.enabled {
+        Ok(())
+    } else {
+        Err(StoreError::FailedPrecondition(format!(
+            "program {:?} is disabled: earning and redeeming are switched off",
+            program.name
+        )))
+    }
+}
+
+impl Store {
+    /// Creates a program with validated rules.
+    pub fn create_program(
+        &self,
+        tenant: &str,
+        name: &str,
+        rules: ProgramRules,
+    ) -> StoreResult<Program> {
+        let name = check_name(name)?;
+        let rules = rules.validate()?;
+        let now = to_db_time(self.now());
+        let id = new_id();
+        let rows = rules_to_rows(blank_row(id.clone(), tenant, name.clone(), now), &rules)?;
+        self.write(|conn| {
+            crate::ops::tenants::require_tenant(conn, tenant)?;
+            diesel::insert_into(programs::table)
+                .values(&rows.program)
+                .execute(conn)
+                .map_err(|e| name_taken(e.into(), &name))?;
+            insert_rule_rows(conn, &rows)?;
+            load_program(conn, tenant, &id)
+        })
+    }
+
+    /// Replaces a program's name and rules (atomically; entries already posted keep the numbers
+    /// they were computed with).
+    pub fn update_program(
+        &self,
+        tenant: &str,
+        program_id: &str,
+        name: &str,
+        rules: ProgramRules,
+    ) -> StoreResult<Program> {
+        let name = check_name(name)?;
+        let rules = rules.validate()?;
+        let now = to_db_time(self.now());
+        self.write(|conn| {
+            let current = load_program(conn, tenant, program_id)?;
+            let mut row = blank_row(program_id.to_owned(), tenant, name.clone(), now);
+            row.enabled = current.enabled;
+            row.version = current.version + 1;
+            row.created_at = to_db_time(current.created_at);
+            let rows = rules_to_rows(row, &rules)?;
+            diesel::update(programs::table.find(program_id))
+                .set(&rows.program)
+                .execute(conn)
+                .map_err(|e| name_taken(e.into(), &name))?;
+            diesel::delete(
+                program_categories::table.filter(program_categories::program_id.eq(program_id)),
+            )
+            .execute(conn)?;
+            diesel::delete(
+                program_actions::table.filter(program_actions::program_id.eq(program_id)),
+            )
+            .execute(conn)?;
+            diesel::delete(program_tiers::table.filter(program_tiers::program_id.eq(program_id)))
+                .execute(conn)?;
+            insert_rule_rows(conn, &rows)?;
+            load_program(conn, tenant, program_id)
+        })
+    }
+
+    /// Switches a program on or off.
+    pub fn set_program_enabled(
+        &self,
+        tenant: &str,
+        program_id: &str,
+        enabled: bool,
+    ) -> StoreResult<Program> {
+        let now = to_db_time(self.now());
+        self.write(|conn| {
+            load_program(conn, tenant, program_id)?;
+            diesel::update(programs::table.find(program_id))
+                .set((
+                    programs::enabled.eq(enabled),
+                    programs::version.eq(programs::version + 1),
+                    programs::updated_at.eq(now),
+                ))
+                .execute(conn)?;
+            load_program(conn, tenant, program_id)
+        })
+    }
+
+    /// A program of the tenant.
+    pub fn get_program(&self, tenant: &str, program_id: &str) -> StoreResult<Program> {
+        self.read(|conn| load_program(conn, tenant, program_id))
+    }
+
+    /// The tenant's programs, oldest first.
+    pub fn list_programs(&self, tenant: &str) -> StoreResult<Vec<Program>> {
+        self.read(|conn| {
+            let ids: Vec<String> = programs::table
+                .filter(programs::tenant_id.eq(tenant))
+                .order(programs::id)
+                .select(programs::id)
+                .load(conn)?;
+            ids.iter()
+                .map(|id| load_program(conn, tenant, id))
+                .collect()
+        })
+    }
+}
