@@ -1,0 +1,152 @@
+//! The one error type of `loyalty-grpc` and its one mapping to gRPC status codes.
+
+use loyalty_core::ErrorKind;
+use loyalty_store::StoreError;
+use tonic::{Code, Status};
+use tonic_types::{ErrorDetails, StatusExt};
+
+/// Everything a handler can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// The store refused or failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A rule of `loyalty-core` refused a value while converting the request.
+    #[error(transparent)]
+    Rule(#[from] loyalty_core::Error),
+    /// A request field is missing or malformed.
+    #[error("invalid {field}: {reason}")]
+    BadField {
+        /// The field's name as in the proto.
+        field: &'static str,
+        /// What is wrong.
+        reason: String,
+    },
+    /// No valid credential was presented.
+    #[error("{0}")]
+    Unauthenticated(String),
+    /// The credential may not do this.
+    #[error("{0}")]
+    PermissionDenied(String),
+    /// A blocking task died (a bug); reported as INTERNAL.
+    #[error("internal task failed: {0}")]
+    Task(String),
+}
+
+impl ApiError {
+    /// A malformed field.
+    pub fn field(field: &'static str, reason: impl Into<String>) -> ApiError {
+        ApiError::BadField { field, reason: reason.into() }
+    }
+}
+
+/// The reason string of `google.rpc.ErrorInfo` for a rule error: its variant name in
+/// SCREAMING_SNAKE_CASE, stable for callers to switch on.
+fn rule_reason(err: &loyalty_core::Error) -> String {
+    let debug = format!("{err:?}");
+    let name: String = debug.chars().take_while(|c| c.is_alphanumeric()).collect();
+    let mut out = String::new();
+    for (i, c) in name.chars().enumerate() {
+        if c.is_uppercase() && i > 0 {
+            out.push('_');
+        }
+        out.push(c.to_ascii_uppercase());
+    }
+    out
+}
+
+fn with_info(code: Code, message: String, reason: &str) -> Status {
+    let details = ErrorDetails::with_error_info(reason, "loyalty", std::collections::HashMap::new());
+    Status::with_error_details(code, message, details)
+}
+
+fn rule_status(err: &loyalty_core::Error) -> Status {
+    let code = match err.kind() {
+        ErrorKind::InvalidInput => Code::InvalidArgument,
+        ErrorKind::RuleViolated => Code::FailedPrecondition,
+    };
+    with_info(code, err.to_string(), &rule_reason(err))
+}
+
+impl From<ApiError> for Status {
+    fn from(err: ApiError) -> Status {
+        match err {
+            ApiError::Rule(rule) | ApiError::Store(StoreError::Rule(rule)) => rule_status(&rule),
+            ApiError::BadField { field, reason } => {
+                let details = ErrorDetails::with_bad_request_violation(field, reason.clone());
+                Status::with_error_details(Code::InvalidArgument, format!("invalid {field}: {reason}"), details)
+            }
+            ApiError::Unauthenticated(m) => Status::unauthenticated(m),
+            ApiError::PermissionDenied(m) => Status::permission_denied(m),
+            ApiError::Store(store) => match store {
+                StoreError::InvalidArgument(m) => Status::invalid_argument(m),
+                e @ StoreError::NotFound { .. } => with_info(Code::NotFound, e.to_string(), "NOT_FOUND"),
+                StoreError::AlreadyExists(m) => with_info(Code::AlreadyExists, m, "ALREADY_EXISTS"),
+                e @ StoreError::IdempotencyConflict { .. } => {
+                    with_info(Code::AlreadyExists, e.to_string(), "IDEMPOTENCY_KEY_REUSED")
+                }
+                StoreError::FailedPrecondition(m) => with_info(Code::FailedPrecondition, m, "FAILED_PRECONDITION"),
+                e @ StoreError::RateLimited { .. } => with_info(Code::ResourceExhausted, e.to_string(), "RATE_LIMITED"),
+                StoreError::Unavailable(cause) => {
+                    tracing::warn!(%cause, "database unavailable");
+                    Status::unavailable("the database is unavailable; retry with the same idempotency key")
+                }
+                other => internal(&other),
+            },
+            ApiError::Task(cause) => internal(&cause),
+        }
+    }
+}
+
+/// Logs the cause with context and returns an INTERNAL status that reveals nothing of it.
+fn internal(cause: &dyn std::fmt::Display) -> Status {
+    let incident = uuid::Uuid::new_v4();
+    tracing::error!(%incident, %cause, "internal error");
+    Status::internal(format!("internal error (incident {incident}); retry with the same idempotency key"))
+}
+
+/// Shorthand for handler results.
+pub type ApiResult<T> = Result<T, ApiError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_broken_redemption_rule_is_a_failed_precondition_naming_the_rule() {
+        let err = loyalty_core::Error::ExceedsBillShare {
+            requested: 600.into(),
+            share: 50.into(),
+            max_points: 500.into(),
+        };
+        let status = Status::from(ApiError::Rule(err));
+        assert_eq!(status.code(), Code::FailedPrecondition);
+        assert!(status.message().contains("exceeds 50% of the bill"), "{}", status.message());
+        assert_eq!(status.get_details_error_info().map(|i| i.reason), Some("EXCEEDS_BILL_SHARE".to_owned()));
+    }
+
+    #[test]
+    fn a_malformed_value_is_an_invalid_argument() {
+        let status = Status::from(ApiError::Rule(loyalty_core::Error::InvalidCurrency("E".into())));
+        assert_eq!(status.code(), Code::InvalidArgument);
+    }
+
+    #[test]
+    fn an_unknown_member_is_not_found() {
+        let status = Status::from(ApiError::Store(StoreError::NotFound { what: "member", id: "m1".into() }));
+        assert_eq!(status.code(), Code::NotFound);
+    }
+
+    #[test]
+    fn a_rate_limit_is_resource_exhausted() {
+        let status = Status::from(ApiError::Store(StoreError::RateLimited { limit: 5 }));
+        assert_eq!(status.code(), Code::ResourceExhausted);
+    }
+
+    #[test]
+    fn an_internal_error_hides_its_cause() {
+        let status = Status::from(ApiError::Store(StoreError::Corrupt("secret table x".into())));
+        assert_eq!(status.code(), Code::Internal);
+        assert!(!status.message().contains("secret"));
+    }
+}

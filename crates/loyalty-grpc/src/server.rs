@@ -1,0 +1,94 @@
+//! The server: every service, health checking, reflection, auth and observation layers,
+//! periodic sweeps, and graceful shutdown.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use loyalty_store::Store;
+use tokio::net::TcpListener;
+use tokio_stream::wrappers::TcpListenerStream;
+
+use crate::auth::{AuthLayer, Authenticator};
+use crate::observe::ObserveLayer;
+use crate::pb;
+
+/// How the server runs.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// Secret for HS256 JWTs; `None` accepts API keys only.
+    pub jwt_secret: Option<String>,
+    /// How often overdue points expire and overdue holds release themselves.
+    pub sweep_interval: Duration,
+    /// Where to serve Prometheus metrics over HTTP; `None` = no metrics endpoint.
+    pub metrics_addr: Option<SocketAddr>,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig { jwt_secret: None, sweep_interval: Duration::from_secs(60), metrics_addr: None }
+    }
+}
+
+/// The error of [`run`].
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    /// The gRPC transport failed.
+    #[error("gRPC transport: {0}")]
+    Transport(#[from] tonic::transport::Error),
+    /// Reflection could not be built from the descriptor set.
+    #[error("reflection: {0}")]
+    Reflection(#[from] tonic_reflection::server::Error),
+    /// The metrics endpoint could not start.
+    #[error("metrics endpoint: {0}")]
+    Metrics(String),
+}
+
+/// Serves the loyalty API on `listener` until `shutdown` completes, then stops accepting calls
+/// and finishes the ones in flight.
+pub async fn run(
+    listener: TcpListener,
+    store: Store,
+    config: ServerConfig,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), ServeError> {
+    if let Some(addr) = config.metrics_addr {
+        metrics_exporter_prometheus::PrometheusBuilder::new()
+            .with_http_listener(addr)
+            .install()
+            .map_err(|e| ServeError::Metrics(e.to_string()))?;
+        tracing::info!(%addr, "metrics on http://{addr}/metrics");
+    }
+
+    let (health_reporter, health_service) = tonic_health::server::health_reporter();
+    let reflection_v1 = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .build_v1()?;
+    let reflection_v1alpha = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .build_v1alpha()?;
+
+    let services = crate::services::Services::new(store.clone());
+    for name in crate::services::SERVICE_NAMES {
+        health_reporter.set_service_status(name, tonic_health::ServingStatus::Serving).await;
+    }
+
+    let (stop_sweeps, sweeps_stopped) = tokio::sync::watch::channel(false);
+    let sweeper = tokio::spawn(crate::sweep::run(store.clone(), config.sweep_interval, sweeps_stopped));
+
+    let auth = AuthLayer::new(Authenticator::new(store, config.jwt_secret.as_deref()));
+    let result = tonic::transport::Server::builder()
+        .layer(ObserveLayer)
+        .layer(auth)
+        .add_service(health_service)
+        .add_service(reflection_v1)
+        .add_service(reflection_v1alpha)
+        .add_routes(services.into_routes())
+        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown)
+        .await;
+    let _ = stop_sweeps.send(true);
+    let _ = sweeper.await;
+    Ok(result?)
+}
