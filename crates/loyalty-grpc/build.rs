@@ -6,10 +6,12 @@ use std::path::PathBuf;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let root = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR")?).join("../../proto");
-    let protos: Vec<PathBuf> = ["common", "operator", "programs", "members", "ledger", "rewards", "reports"]
-        .iter()
-        .map(|name| root.join(format!("loyalty/v1/{name}.proto")))
-        .collect();
+    let protos: Vec<PathBuf> = [
+        "common", "operator", "programs", "members", "ledger", "rewards", "reports",
+    ]
+    .iter()
+    .map(|name| root.join(format!("loyalty/v1/{name}.proto")))
+    .collect();
     for proto in &protos {
         println!("cargo:rerun-if-changed={}", proto.display());
     }

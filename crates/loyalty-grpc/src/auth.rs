@@ -32,7 +32,9 @@ pub struct Authenticator {
 
 impl std::fmt::Debug for Authenticator {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Authenticator").field("jwt", &self.jwt.is_some()).finish_non_exhaustive()
+        f.debug_struct("Authenticator")
+            .field("jwt", &self.jwt.is_some())
+            .finish_non_exhaustive()
     }
 }
 
@@ -57,11 +59,16 @@ impl Authenticator {
     /// The principal behind an `authorization` header value.
     pub async fn authenticate(&self, header: Option<&str>) -> ApiResult<Principal> {
         let token = header
-            .and_then(|h| h.strip_prefix("Bearer ").or_else(|| h.strip_prefix("bearer ")))
+            .and_then(|h| {
+                h.strip_prefix("Bearer ")
+                    .or_else(|| h.strip_prefix("bearer "))
+            })
             .map(str::trim)
             .filter(|t| !t.is_empty())
             .ok_or_else(|| {
-                ApiError::Unauthenticated("missing credential: send \"authorization: Bearer <api key or JWT>\"".into())
+                ApiError::Unauthenticated(
+                    "missing credential: send \"authorization: Bearer <api key or JWT>\"".into(),
+                )
             })?;
         if token.starts_with("lk_") {
             return self.api_key(token).await;
@@ -71,8 +78,14 @@ impl Authenticator {
 
     async fn api_key(&self, key: &str) -> ApiResult<Principal> {
         let cached = {
-            let cache = self.cache.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-            cache.get(key).filter(|(_, at)| at.elapsed() < CACHE_TTL).map(|(p, _)| p.clone())
+            let cache = self
+                .cache
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            cache
+                .get(key)
+                .filter(|(_, at)| at.elapsed() < CACHE_TTL)
+                .map(|(p, _)| p.clone())
         };
         let principal = match cached {
             Some(p) => p,
@@ -82,7 +95,10 @@ impl Authenticator {
                 let found = tokio::task::spawn_blocking(move || store.authenticate(&owned))
                     .await
                     .map_err(|e| ApiError::Task(e.to_string()))??;
-                let mut cache = self.cache.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                let mut cache = self
+                    .cache
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
                 if cache.len() > 10_000 {
                     cache.clear();
                 }
@@ -94,24 +110,34 @@ impl Authenticator {
     }
 
     fn jwt(&self, token: &str) -> ApiResult<Principal> {
-        let key = self
-            .jwt
-            .as_ref()
-            .ok_or_else(|| ApiError::Unauthenticated("not an API key, and JWTs are not enabled on this server".into()))?;
+        let key = self.jwt.as_ref().ok_or_else(|| {
+            ApiError::Unauthenticated(
+                "not an API key, and JWTs are not enabled on this server".into(),
+            )
+        })?;
         let data = jsonwebtoken::decode::<Claims>(token, key, &Validation::new(Algorithm::HS256))
             .map_err(|e| ApiError::Unauthenticated(format!("invalid JWT: {e}")))?;
         let c = data.claims;
-        let role = Role::parse(&c.role)
-            .ok_or_else(|| ApiError::Unauthenticated(format!("invalid JWT: unknown role {:?}", c.role)))?;
+        let role = Role::parse(&c.role).ok_or_else(|| {
+            ApiError::Unauthenticated(format!("invalid JWT: unknown role {:?}", c.role))
+        })?;
         let shape_ok = match role {
             Role::Operator => c.tenant_id.is_none() && c.member_id.is_none(),
             Role::Member => c.tenant_id.is_some() && c.member_id.is_some(),
             Role::Admin | Role::Service => c.tenant_id.is_some() && c.member_id.is_none(),
         };
         if !shape_ok {
-            return Err(ApiError::Unauthenticated(format!("invalid JWT: claims do not fit the {} role", role.as_str())));
+            return Err(ApiError::Unauthenticated(format!(
+                "invalid JWT: claims do not fit the {} role",
+                role.as_str()
+            )));
         }
-        Ok(Principal { key_id: format!("jwt:{}", c.sub), role, tenant_id: c.tenant_id, member_id: c.member_id })
+        Ok(Principal {
+            key_id: format!("jwt:{}", c.sub),
+            role,
+            tenant_id: c.tenant_id,
+            member_id: c.member_id,
+        })
     }
 }
 
@@ -135,7 +161,10 @@ impl<S> tower::Layer<S> for AuthLayer {
     type Service = AuthService<S>;
 
     fn layer(&self, inner: S) -> AuthService<S> {
-        AuthService { inner, auth: self.0.clone() }
+        AuthService {
+            inner,
+            auth: self.0.clone(),
+        }
     }
 }
 
@@ -150,7 +179,10 @@ type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
 
 impl<S, B> tower::Service<http::Request<B>> for AuthService<S>
 where
-    S: tower::Service<http::Request<B>, Response = http::Response<tonic::body::Body>> + Clone + Send + 'static,
+    S: tower::Service<http::Request<B>, Response = http::Response<tonic::body::Body>>
+        + Clone
+        + Send
+        + 'static,
     S::Future: Send + 'static,
     B: Send + 'static,
 {
@@ -171,7 +203,10 @@ where
             if is_public(req.uri().path()) {
                 return inner.call(req).await;
             }
-            let header = req.headers().get(http::header::AUTHORIZATION).and_then(|v| v.to_str().ok());
+            let header = req
+                .headers()
+                .get(http::header::AUTHORIZATION)
+                .and_then(|v| v.to_str().ok());
             match auth.authenticate(header).await {
                 Ok(principal) => {
                     req.extensions_mut().insert(principal.clone());
@@ -216,7 +251,9 @@ pub fn tenant_of(caller: &Principal, roles: &[Role]) -> ApiResult<String> {
 pub fn tenant_for_member(caller: &Principal, member_id: &str, roles: &[Role]) -> ApiResult<String> {
     let tenant = tenant_of(caller, roles)?;
     if caller.role == Role::Member && caller.member_id.as_deref() != Some(member_id) {
-        return Err(ApiError::PermissionDenied("a member credential may only act on its own member".into()));
+        return Err(ApiError::PermissionDenied(
+            "a member credential may only act on its own member".into(),
+        ));
     }
     Ok(tenant)
 }
@@ -226,6 +263,8 @@ pub fn require_operator(caller: &Principal) -> ApiResult<()> {
     if caller.role == Role::Operator {
         Ok(())
     } else {
-        Err(ApiError::PermissionDenied("only an operator credential may do this".into()))
+        Err(ApiError::PermissionDenied(
+            "only an operator credential may do this".into(),
+        ))
     }
 }

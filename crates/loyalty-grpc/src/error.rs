@@ -36,7 +36,10 @@ pub enum ApiError {
 impl ApiError {
     /// A malformed field.
     pub fn field(field: &'static str, reason: impl Into<String>) -> ApiError {
-        ApiError::BadField { field, reason: reason.into() }
+        ApiError::BadField {
+            field,
+            reason: reason.into(),
+        }
     }
 }
 
@@ -56,7 +59,8 @@ fn rule_reason(err: &loyalty_core::Error) -> String {
 }
 
 fn with_info(code: Code, message: String, reason: &str) -> Status {
-    let details = ErrorDetails::with_error_info(reason, "loyalty", std::collections::HashMap::new());
+    let details =
+        ErrorDetails::with_error_info(reason, "loyalty", std::collections::HashMap::new());
     Status::with_error_details(code, message, details)
 }
 
@@ -74,22 +78,34 @@ impl From<ApiError> for Status {
             ApiError::Rule(rule) | ApiError::Store(StoreError::Rule(rule)) => rule_status(&rule),
             ApiError::BadField { field, reason } => {
                 let details = ErrorDetails::with_bad_request_violation(field, reason.clone());
-                Status::with_error_details(Code::InvalidArgument, format!("invalid {field}: {reason}"), details)
+                Status::with_error_details(
+                    Code::InvalidArgument,
+                    format!("invalid {field}: {reason}"),
+                    details,
+                )
             }
             ApiError::Unauthenticated(m) => Status::unauthenticated(m),
             ApiError::PermissionDenied(m) => Status::permission_denied(m),
             ApiError::Store(store) => match store {
                 StoreError::InvalidArgument(m) => Status::invalid_argument(m),
-                e @ StoreError::NotFound { .. } => with_info(Code::NotFound, e.to_string(), "NOT_FOUND"),
+                e @ StoreError::NotFound { .. } => {
+                    with_info(Code::NotFound, e.to_string(), "NOT_FOUND")
+                }
                 StoreError::AlreadyExists(m) => with_info(Code::AlreadyExists, m, "ALREADY_EXISTS"),
                 e @ StoreError::IdempotencyConflict { .. } => {
                     with_info(Code::AlreadyExists, e.to_string(), "IDEMPOTENCY_KEY_REUSED")
                 }
-                StoreError::FailedPrecondition(m) => with_info(Code::FailedPrecondition, m, "FAILED_PRECONDITION"),
-                e @ StoreError::RateLimited { .. } => with_info(Code::ResourceExhausted, e.to_string(), "RATE_LIMITED"),
+                StoreError::FailedPrecondition(m) => {
+                    with_info(Code::FailedPrecondition, m, "FAILED_PRECONDITION")
+                }
+                e @ StoreError::RateLimited { .. } => {
+                    with_info(Code::ResourceExhausted, e.to_string(), "RATE_LIMITED")
+                }
                 StoreError::Unavailable(cause) => {
                     tracing::warn!(%cause, "database unavailable");
-                    Status::unavailable("the database is unavailable; retry with the same idempotency key")
+                    Status::unavailable(
+                        "the database is unavailable; retry with the same idempotency key",
+                    )
                 }
                 other => internal(&other),
             },
@@ -102,7 +118,9 @@ impl From<ApiError> for Status {
 fn internal(cause: &dyn std::fmt::Display) -> Status {
     let incident = uuid::Uuid::new_v4();
     tracing::error!(%incident, %cause, "internal error");
-    Status::internal(format!("internal error (incident {incident}); retry with the same idempotency key"))
+    Status::internal(format!(
+        "internal error (incident {incident}); retry with the same idempotency key"
+    ))
 }
 
 /// Shorthand for handler results.
@@ -121,19 +139,31 @@ mod tests {
         };
         let status = Status::from(ApiError::Rule(err));
         assert_eq!(status.code(), Code::FailedPrecondition);
-        assert!(status.message().contains("exceeds 50% of the bill"), "{}", status.message());
-        assert_eq!(status.get_details_error_info().map(|i| i.reason), Some("EXCEEDS_BILL_SHARE".to_owned()));
+        assert!(
+            status.message().contains("exceeds 50% of the bill"),
+            "{}",
+            status.message()
+        );
+        assert_eq!(
+            status.get_details_error_info().map(|i| i.reason),
+            Some("EXCEEDS_BILL_SHARE".to_owned())
+        );
     }
 
     #[test]
     fn a_malformed_value_is_an_invalid_argument() {
-        let status = Status::from(ApiError::Rule(loyalty_core::Error::InvalidCurrency("E".into())));
+        let status = Status::from(ApiError::Rule(loyalty_core::Error::InvalidCurrency(
+            "E".into(),
+        )));
         assert_eq!(status.code(), Code::InvalidArgument);
     }
 
     #[test]
     fn an_unknown_member_is_not_found() {
-        let status = Status::from(ApiError::Store(StoreError::NotFound { what: "member", id: "m1".into() }));
+        let status = Status::from(ApiError::Store(StoreError::NotFound {
+            what: "member",
+            id: "m1".into(),
+        }));
         assert_eq!(status.code(), Code::NotFound);
     }
 
@@ -145,7 +175,9 @@ mod tests {
 
     #[test]
     fn an_internal_error_hides_its_cause() {
-        let status = Status::from(ApiError::Store(StoreError::Corrupt("secret table x".into())));
+        let status = Status::from(ApiError::Store(StoreError::Corrupt(
+            "secret table x".into(),
+        )));
         assert_eq!(status.code(), Code::Internal);
         assert!(!status.message().contains("secret"));
     }

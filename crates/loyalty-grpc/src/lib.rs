@@ -4,7 +4,9 @@
 //! so another Rust service can depend on this crate and call the server with a typed client.
 
 pub mod auth;
+pub mod convert;
 pub mod error;
+pub mod observe;
 
 pub use error::{ApiError, ApiResult};
 
@@ -14,5 +16,6 @@ pub mod pb {
     tonic::include_proto!("loyalty.v1");
 
     /// The encoded file descriptor set of `loyalty.v1`, for server reflection.
-    pub const FILE_DESCRIPTOR_SET: &[u8] = tonic::include_file_descriptor_set!("loyalty_v1_descriptor");
+    pub const FILE_DESCRIPTOR_SET: &[u8] =
+        tonic::include_file_descriptor_set!("loyalty_v1_descriptor");
 }

@@ -35,7 +35,11 @@ type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
 /// The status code of a response: a trailers-only (error) response carries it in its headers;
 /// a normal response carries it in its trailers, which for unary calls means OK.
 fn status_code<B>(res: &http::Response<B>) -> &'static str {
-    match res.headers().get("grpc-status").and_then(|v| v.to_str().ok()) {
+    match res
+        .headers()
+        .get("grpc-status")
+        .and_then(|v| v.to_str().ok())
+    {
         None | Some("0") => "OK",
         Some(code) => match code.parse::<i32>().map(tonic::Code::from) {
             Ok(tonic::Code::Cancelled) => "CANCELLED",
@@ -109,7 +113,10 @@ where
 /// Prometheus counters `loyalty_points_{earned,redeemed,expired}_units_total`.
 pub fn count_points(what: &'static str, points: rust_decimal::Decimal) {
     use rust_decimal::prelude::ToPrimitive;
-    let units = (points * rust_decimal::Decimal::from(10_000)).trunc().to_u64().unwrap_or(0);
+    let units = (points * rust_decimal::Decimal::from(10_000))
+        .trunc()
+        .to_u64()
+        .unwrap_or(0);
     match what {
         "earned" => metrics::counter!("loyalty_points_earned_units_total").increment(units),
         "redeemed" => metrics::counter!("loyalty_points_redeemed_units_total").increment(units),
