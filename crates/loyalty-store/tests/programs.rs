@@ -1,4 +1,5 @@
 //! Tenants, keys and programs on both backends.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
 

@@ -1,0 +1,84 @@
+//! A bill as earning and quoting see it: its reference, its time, and its `bills` row (what
+//! it earned, gave the referrer and redeemed).
+
+use chrono::{DateTime, Duration, Utc};
+use diesel::prelude::*;
+
+use crate::db::DbConnection;
+use crate::error::{StoreError, StoreResult};
+use crate::models::ledger::BillRow;
+use crate::schema::bills;
+use crate::store::new_id;
+
+/// How far in the future a bill's time may lie (clock skew between the till and the store).
+const BILL_CLOCK_SKEW_MINUTES: i64 = 5;
+
+/// Checks a bill reference: 1 to 128 characters, no control characters.
+pub(crate) fn check_reference(reference: &str) -> StoreResult<String> {
+    let trimmed = reference.trim();
+    if trimmed.is_empty() || trimmed.chars().count() > 128 || trimmed.chars().any(char::is_control)
+    {
+        return Err(StoreError::InvalidArgument(
+            "a bill reference must have 1 to 128 characters and no control characters".into(),
+        ));
+    }
+    Ok(trimmed.to_owned())
+}
+
+/// The bill's time: `at`, or `now` without one; refused when it lies in the future.
+pub(crate) fn bill_time(
+    at: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> StoreResult<DateTime<Utc>> {
+    let at = crate::clock::to_micros(at.unwrap_or(now));
+    if at > now + Duration::minutes(BILL_CLOCK_SKEW_MINUTES) {
+        return Err(StoreError::InvalidArgument(format!(
+            "the bill time {at} lies in the future (now is {now})"
+        )));
+    }
+    Ok(at)
+}
+
+/// The bill row of a membership and reference.
+pub(crate) fn find_bill(
+    conn: &mut DbConnection,
+    membership_id: &str,
+    reference: &str,
+) -> StoreResult<Option<BillRow>> {
+    Ok(bills::table
+        .filter(bills::membership_id.eq(membership_id))
+        .filter(bills::reference.eq(reference))
+        .select(BillRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// Records what the bill earned on its row (creating the row when no redemption made it).
+pub(crate) fn record_bill(
+    conn: &mut DbConnection,
+    existing: Option<BillRow>,
+    mut row: BillRow,
+) -> StoreResult<()> {
+    match existing {
+        Some(old) => {
+            diesel::update(bills::table.find(&old.id))
+                .set((
+                    bills::total.eq(row.total),
+                    bills::earn_amount.eq(row.earn_amount),
+                    bills::earned.eq(row.earned),
+                    bills::referrer_membership_id.eq(&row.referrer_membership_id),
+                    bills::referral.eq(row.referral),
+                    bills::earned_at.eq(row.earned_at),
+                    bills::updated_at.eq(row.updated_at),
+                ))
+                .execute(conn)?;
+        }
+        None => {
+            row.id = new_id();
+            diesel::insert_into(bills::table)
+                .values(&row)
+                .execute(conn)?;
+        }
+    }
+    Ok(())
+}

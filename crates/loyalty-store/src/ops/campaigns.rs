@@ -1,0 +1,291 @@
+//! Campaigns: an admin creates, edits and switches them; earning and quoting load the ones
+//! that may apply to a bill, with what each has already given.
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use loyalty_core::{ActiveCampaign, Campaign, CampaignSpec, CampaignUsage, Currency, Points};
+
+use crate::amounts::{points_from_db, points_to_db};
+use crate::clock::{from_db_time, to_db_time};
+use crate::db::DbConnection;
+use crate::error::{StoreError, StoreResult};
+use crate::models::campaign::{CampaignRow, campaign_from_row, campaign_to_row};
+use crate::ops::programs::load_program;
+use crate::schema::{campaign_usage, campaigns};
+use crate::store::Store;
+
+/// A stored campaign: its validated configuration and what it has given so far.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CampaignView {
+    /// Its id (also `campaign.id`).
+    pub id: String,
+    /// The program it belongs to.
+    pub program_id: String,
+    /// The configuration.
+    pub campaign: Campaign,
+    /// Bonus points it has given in total (counts against its budget).
+    pub awarded: Points,
+    /// When it was created.
+    pub created_at: DateTime<Utc>,
+}
+
+/// A campaign that may apply to a bill, with its usage by one membership: owned here so the
+/// caller can lend [`ActiveCampaign`]s to `loyalty-core`.
+#[derive(Debug, Clone)]
+pub(crate) struct Candidate {
+    pub campaign: Campaign,
+    pub usage: CampaignUsage,
+}
+
+/// Lends the candidates to `loyalty-core` as [`ActiveCampaign`]s.
+pub(crate) fn as_active(candidates: &[Candidate]) -> Vec<ActiveCampaign<'_>> {
+    candidates
+        .iter()
+        .map(|c| ActiveCampaign {
+            campaign: &c.campaign,
+            usage: c.usage,
+        })
+        .collect()
+}
+
+fn view(row: CampaignRow, currency: Currency) -> StoreResult<CampaignView> {
+    Ok(CampaignView {
+        campaign: campaign_from_row(&row, currency)?,
+        awarded: points_from_db(row.awarded)?,
+        created_at: from_db_time(row.created_at),
+        id: row.id,
+        program_id: row.program_id,
+    })
+}
+
+fn load_row(conn: &mut DbConnection, tenant: &str, campaign_id: &str) -> StoreResult<CampaignRow> {
+    campaigns::table
+        .filter(campaigns::id.eq(campaign_id))
+        .filter(campaigns::tenant_id.eq(tenant))
+        .select(CampaignRow::as_select())
+        .first(conn)
+        .optional()?
+        .ok_or_else(|| StoreError::NotFound {
+            what: "campaign",
+            id: campaign_id.to_owned(),
+        })
+}
+
+/// Validates `spec` for a program in `currency` whose campaign has already given `awarded`.
+fn validate(spec: CampaignSpec, currency: Currency, awarded: i64) -> StoreResult<Campaign> {
+    let campaign = spec.validate()?;
+    if let Some(min) = &campaign.min_bill
+        && min.currency() != currency
+    {
+        return Err(loyalty_core::Error::CurrencyMismatch {
+            expected: currency.to_string(),
+            got: min.currency().to_string(),
+        }
+        .into());
+    }
+    if let Some(budget) = campaign.budget
+        && points_to_db(budget)? < awarded
+    {
+        return Err(StoreError::FailedPrecondition(format!(
+            "campaign {:?} has already given {} points; its budget cannot be lowered to {budget}",
+            campaign.name,
+            crate::amounts::from_db(awarded)
+        )));
+    }
+    Ok(campaign)
+}
+
+/// The program's campaigns that may apply to a bill made at `at` (active, `starts_at <= at <
+/// ends_at`), each with what it gave `membership_id` and everyone. Weekdays, minimum bill and
+/// categories are judged by `loyalty-core`.
+///
+/// With `lock_budgets`, campaigns with a budget are locked first (an `UPDATE` of their row,
+/// held until commit on PostgreSQL), so two members' earns cannot both spend the last of a
+/// budget: the second waits and then reads what the first gave. Callers lock the members'
+/// accounts before this, never after.
+pub(crate) fn candidates(
+    conn: &mut DbConnection,
+    tenant: &str,
+    program_id: &str,
+    membership_id: &str,
+    currency: Currency,
+    at: DateTime<Utc>,
+    lock_budgets: bool,
+) -> StoreResult<Vec<Candidate>> {
+    let at_db = to_db_time(at);
+    let window = campaigns::table
+        .filter(campaigns::tenant_id.eq(tenant))
+        .filter(campaigns::program_id.eq(program_id))
+        .filter(campaigns::active.eq(true))
+        .filter(campaigns::starts_at.le(at_db))
+        .filter(campaigns::ends_at.gt(at_db));
+    if lock_budgets {
+        let budgeted: Vec<String> = window
+            .filter(campaigns::budget.is_not_null())
+            .order(campaigns::id)
+            .select(campaigns::id)
+            .load(conn)?;
+        for id in &budgeted {
+            diesel::update(campaigns::table.find(id))
+                .set(campaigns::awarded.eq(campaigns::awarded))
+                .execute(conn)?;
+        }
+    }
+    let rows: Vec<CampaignRow> = window
+        .order(campaigns::id)
+        .select(CampaignRow::as_select())
+        .load(conn)?;
+    rows.iter()
+        .map(|row| {
+            let member_awarded: Option<i64> = campaign_usage::table
+                .find((&row.id, membership_id))
+                .select(campaign_usage::awarded)
+                .first(conn)
+                .optional()?;
+            Ok(Candidate {
+                campaign: campaign_from_row(row, currency)?,
+                usage: CampaignUsage {
+                    member_awarded: points_from_db(member_awarded.unwrap_or(0))?,
+                    total_awarded: points_from_db(row.awarded)?,
+                },
+            })
+        })
+        .collect()
+}
+
+/// Records that campaign `campaign_id` gave `points` to `membership_id`: its usage by the
+/// membership and its total. The `awarded <= budget` CHECK is the database's backstop.
+pub(crate) fn record_award(
+    conn: &mut DbConnection,
+    campaign_id: &str,
+    membership_id: &str,
+    points: Points,
+) -> StoreResult<()> {
+    let units = points_to_db(points)?;
+    // The membership is locked, so no one else can insert this usage row meanwhile.
+    let updated = diesel::update(campaign_usage::table.find((campaign_id, membership_id)))
+        .set(campaign_usage::awarded.eq(campaign_usage::awarded + units))
+        .execute(conn)?;
+    if updated == 0 {
+        diesel::insert_into(campaign_usage::table)
+            .values((
+                campaign_usage::campaign_id.eq(campaign_id),
+                campaign_usage::membership_id.eq(membership_id),
+                campaign_usage::awarded.eq(units),
+            ))
+            .execute(conn)?;
+    }
+    diesel::update(campaigns::table.find(campaign_id))
+        .set(campaigns::awarded.eq(campaigns::awarded + units))
+        .execute(conn)?;
+    Ok(())
+}
+
+impl Store {
+    /// Creates a campaign in a program. The store chooses its id (whatever `spec.id` says);
+    /// `loyalty-core` validates the configuration, and a minimum bill must be in the program's
+    /// currency.
+    pub fn create_campaign(
+        &self,
+        tenant: &str,
+        program_id: &str,
+        spec: CampaignSpec,
+    ) -> StoreResult<CampaignView> {
+        let now = to_db_time(self.now());
+        let id = uuid::Uuid::now_v7();
+        let spec = CampaignSpec { id, ..spec };
+        self.write(|conn| {
+            let program = load_program(conn, tenant, program_id)?;
+            let campaign = validate(spec.clone(), program.rules.currency, 0)?;
+            let mut row = CampaignRow {
+                id: id.to_string(),
+                tenant_id: tenant.to_owned(),
+                program_id: program_id.to_owned(),
+                name: String::new(),
+                starts_at: now,
+                ends_at: now,
+                weekdays: String::new(),
+                categories: String::new(),
+                min_bill: None,
+                effect_kind: String::new(),
+                effect_value: String::new(),
+                priority: 0,
+                member_cap: None,
+                budget: None,
+                awarded: 0,
+                active: true,
+                created_at: now,
+            };
+            campaign_to_row(&mut row, &campaign)?;
+            diesel::insert_into(campaigns::table)
+                .values(&row)
+                .execute(conn)?;
+            view(row, program.rules.currency)
+        })
+    }
+
+    /// Replaces a campaign's configuration (its id and what it has given are kept; a budget
+    /// cannot drop below what it has already given).
+    pub fn update_campaign(
+        &self,
+        tenant: &str,
+        campaign_id: &str,
+        spec: CampaignSpec,
+    ) -> StoreResult<CampaignView> {
+        self.write(|conn| {
+            let mut row = load_row(conn, tenant, campaign_id)?;
+            let id = crate::account::parse_id(&row.id)?;
+            let program = load_program(conn, tenant, &row.program_id)?;
+            let spec = CampaignSpec { id, ..spec.clone() };
+            let campaign = validate(spec, program.rules.currency, row.awarded)?;
+            campaign_to_row(&mut row, &campaign)?;
+            diesel::update(campaigns::table.find(campaign_id))
+                .set(&row)
+                .execute(conn)?;
+            view(row, program.rules.currency)
+        })
+    }
+
+    /// Switches a campaign on or off; a switched-off campaign never applies.
+    pub fn set_campaign_active(
+        &self,
+        tenant: &str,
+        campaign_id: &str,
+        active: bool,
+    ) -> StoreResult<CampaignView> {
+        self.write(|conn| {
+            let mut row = load_row(conn, tenant, campaign_id)?;
+            let program = load_program(conn, tenant, &row.program_id)?;
+            diesel::update(campaigns::table.find(campaign_id))
+                .set(campaigns::active.eq(active))
+                .execute(conn)?;
+            row.active = active;
+            view(row, program.rules.currency)
+        })
+    }
+
+    /// A campaign of the tenant.
+    pub fn get_campaign(&self, tenant: &str, campaign_id: &str) -> StoreResult<CampaignView> {
+        self.read(|conn| {
+            let row = load_row(conn, tenant, campaign_id)?;
+            let program = load_program(conn, tenant, &row.program_id)?;
+            view(row, program.rules.currency)
+        })
+    }
+
+    /// A program's campaigns, oldest first.
+    pub fn list_campaigns(&self, tenant: &str, program_id: &str) -> StoreResult<Vec<CampaignView>> {
+        self.read(|conn| {
+            let program = load_program(conn, tenant, program_id)?;
+            campaigns::table
+                .filter(campaigns::tenant_id.eq(tenant))
+                .filter(campaigns::program_id.eq(program_id))
+                .order(campaigns::id)
+                .select(CampaignRow::as_select())
+                .load(conn)?
+                .into_iter()
+                .map(|row| view(row, program.rules.currency))
+                .collect()
+        })
+    }
+}

@@ -1,0 +1,230 @@
+//! Programs of the five designs, members, and the checks every earning test ends with.
+
+use chrono::{TimeZone, Utc, Weekday};
+use diesel::dsl::{count_star, sql};
+use diesel::prelude::*;
+use diesel::sql_types::BigInt;
+use loyalty_core::{
+    ActionRule, BillLine, CampaignEffect, CampaignSpec, CardNumber, Category, CategoryRule,
+    Currency, EarnRate, IdempotencyKey, Money, PointPrecision, Points, ProgramRules, Rounding,
+};
+use loyalty_store::schema::{ledger_entries, point_lots};
+use loyalty_store::{EarnRequest, Membership, NewMember, Store};
+use rust_decimal::Decimal;
+
+use crate::common::TestStore;
+
+pub fn d(s: &str) -> Decimal {
+    s.parse().unwrap()
+}
+
+pub fn inr() -> Currency {
+    Currency::new("INR").unwrap()
+}
+
+pub fn usd() -> Currency {
+    Currency::new("USD").unwrap()
+}
+
+/// The shop: 1 point per 10 spent, `feedback` = 10.
+pub fn shop() -> ProgramRules {
+    let mut rules = ProgramRules::new(inr());
+    rules.base_rate = EarnRate::new(Points::whole(1).unwrap(), Decimal::from(10)).unwrap();
+    rules.actions.push(ActionRule {
+        action: "feedback".into(),
+        points: Points::whole(10).unwrap(),
+    });
+    rules
+}
+
+/// The pharmacy: Medicines 1 %, General 3 %, 2 point decimals, the referrer earns 0.5 %.
+pub fn pharmacy() -> ProgramRules {
+    let mut rules = ProgramRules::new(inr());
+    rules.precision = PointPrecision::new(2, Rounding::Down).unwrap();
+    rules.categories = vec![
+        CategoryRule {
+            category: Category::new("Medicines").unwrap(),
+            earn_percent: "1".parse().unwrap(),
+        },
+        CategoryRule {
+            category: Category::new("General").unwrap(),
+            earn_percent: "3".parse().unwrap(),
+        },
+    ];
+    rules.referral_percent = "0.5".parse().unwrap();
+    rules
+}
+
+/// A USD program earning `points` per $100.
+pub fn per_hundred_dollars(points: u64) -> ProgramRules {
+    let mut rules = ProgramRules::new(usd());
+    rules.base_rate = EarnRate::new(Points::whole(points).unwrap(), Decimal::from(100)).unwrap();
+    rules
+}
+
+/// "Double points weekends" through November and December 2026.
+pub fn double_points_weekends(member_cap: u64, budget: u64) -> CampaignSpec {
+    CampaignSpec {
+        id: uuid::Uuid::nil(),
+        name: "Double points weekends".into(),
+        starts_at: Utc.with_ymd_and_hms(2026, 11, 1, 0, 0, 0).unwrap(),
+        ends_at: Utc.with_ymd_and_hms(2027, 1, 1, 0, 0, 0).unwrap(),
+        weekdays: vec![Weekday::Sat, Weekday::Sun],
+        categories: vec![],
+        min_bill: None,
+        effect: CampaignEffect::Multiplier("2".parse().unwrap()),
+        priority: 0,
+        member_cap: Some(Points::whole(member_cap).unwrap()),
+        budget: Some(Points::whole(budget).unwrap()),
+        active: true,
+    }
+}
+
+/// A tenant with one program.
+pub struct World {
+    pub tenant: String,
+    pub program: String,
+    pub currency: Currency,
+}
+
+impl World {
+    pub fn new(t: &TestStore, rules: ProgramRules) -> World {
+        World::new_named(t, "Cathay Shop", rules)
+    }
+
+    /// A tenant of this name with one program.
+    pub fn new_named(t: &TestStore, name: &str, rules: ProgramRules) -> World {
+        let tenant = t.store.create_tenant(name).unwrap().id;
+        let currency = rules.currency;
+        let program = t.store.create_program(&tenant, "Points", rules).unwrap().id;
+        World {
+            tenant,
+            program,
+            currency,
+        }
+    }
+
+    /// Enrolls a member (optionally referred) and joins the program.
+    pub fn member(&self, store: &Store, card: &str, referrer: Option<&str>) -> String {
+        let id = self.outsider(store, card, referrer);
+        store
+            .join_program(&self.tenant, &id, &self.program)
+            .unwrap();
+        id
+    }
+
+    /// Enrolls a member who does not join the program.
+    pub fn outsider(&self, store: &Store, card: &str, referrer: Option<&str>) -> String {
+        let member = NewMember {
+            customer_id: format!("customer-{card}"),
+            card_number: CardNumber::new(card).unwrap(),
+            name: format!("Member {card}"),
+            phone: None,
+            email: None,
+            referrer_id: referrer.map(str::to_owned),
+        };
+        store.enroll_member(&self.tenant, member).unwrap().id
+    }
+
+    pub fn membership(&self, store: &Store, member: &str) -> Membership {
+        store
+            .get_membership(&self.tenant, member, &self.program)
+            .unwrap()
+    }
+
+    /// An earn request on this program with one uncategorised line.
+    pub fn bill(&self, key: &str, member: &str, reference: &str, amount: &str) -> EarnRequest {
+        self.bill_of(
+            key,
+            member,
+            reference,
+            vec![line(None, amount, self.currency)],
+        )
+    }
+
+    pub fn bill_of(
+        &self,
+        key: &str,
+        member: &str,
+        reference: &str,
+        lines: Vec<BillLine>,
+    ) -> EarnRequest {
+        EarnRequest {
+            idempotency_key: IdempotencyKey::new(key).unwrap(),
+            member_id: member.to_owned(),
+            program_id: self.program.clone(),
+            reference: reference.to_owned(),
+            lines,
+            at: None,
+            actor: "billing".into(),
+        }
+    }
+}
+
+pub fn line(category: Option<&str>, amount: &str, currency: Currency) -> BillLine {
+    BillLine {
+        category: category.map(|c| Category::new(c).unwrap()),
+        amount: Money::parse(amount, currency).unwrap(),
+    }
+}
+
+/// Entries of the whole database.
+pub fn entry_count(t: &TestStore) -> i64 {
+    let mut conn = t.store.database().conn().unwrap();
+    ledger_entries::table
+        .select(count_star())
+        .first(&mut *conn)
+        .unwrap()
+}
+
+/// What a refused call must leave exactly as it was: every membership's balances and the
+/// number of entries.
+pub fn snapshot(t: &TestStore, world: &World, members: &[&str]) -> (Vec<Membership>, i64) {
+    let memberships = members
+        .iter()
+        .map(|m| world.membership(&t.store, m))
+        .collect();
+    (memberships, entry_count(t))
+}
+
+/// The membership's buckets equal what its entries add up to and what its lots hold.
+pub fn assert_consistent(t: &TestStore, membership: &Membership) {
+    let mut conn = t.store.database().conn().unwrap();
+    let sum = |col: &str| format!("CAST(COALESCE(SUM({col}), 0) AS BIGINT)");
+    let entries: (i64, i64) = ledger_entries::table
+        .filter(ledger_entries::membership_id.eq(&membership.id))
+        .select((
+            sql::<BigInt>(&sum("d_available")),
+            sql::<BigInt>(&sum("d_pending")),
+        ))
+        .first(&mut *conn)
+        .unwrap();
+    let lots = |pending: bool, conn: &mut loyalty_store::DbConnection| -> i64 {
+        point_lots::table
+            .filter(point_lots::membership_id.eq(&membership.id))
+            .filter(point_lots::pending.eq(pending))
+            .select(sql::<BigInt>(&sum("remaining")))
+            .first(conn)
+            .unwrap()
+    };
+    let available = loyalty_store::amounts::points_to_db(membership.balances.available).unwrap();
+    let pending = loyalty_store::amounts::points_to_db(membership.balances.pending).unwrap();
+    assert_eq!(
+        entries,
+        (available, pending),
+        "entries of {}",
+        membership.id
+    );
+    assert_eq!(
+        lots(false, &mut conn),
+        available,
+        "spendable lots of {}",
+        membership.id
+    );
+    assert_eq!(
+        lots(true, &mut conn),
+        pending,
+        "pending lots of {}",
+        membership.id
+    );
+}
