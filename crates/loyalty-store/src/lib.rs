@@ -30,6 +30,8 @@ pub mod ops;
 #[allow(missing_docs)]
 pub mod schema;
 pub mod store;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use db::{Backend, Database, DbConnection};
