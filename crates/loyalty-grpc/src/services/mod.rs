@@ -1,0 +1,74 @@
+//! One struct per proto service, one file each. Every handler has the same shape:
+//! authorize -> convert the request -> call the store on a blocking thread -> convert the
+//! response.
+
+use loyalty_store::{Store, StoreResult};
+
+use crate::error::{ApiError, ApiResult};
+use crate::pb;
+
+/// The fully-qualified names of the loyalty services (for health checking).
+pub const SERVICE_NAMES: &[&str] = &[
+    "loyalty.v1.OperatorService",
+    "loyalty.v1.ProgramService",
+    "loyalty.v1.MemberService",
+    "loyalty.v1.LedgerService",
+    "loyalty.v1.RewardService",
+    "loyalty.v1.ReportService",
+];
+
+/// All loyalty services over one store.
+#[derive(Debug, Clone)]
+pub struct Services {
+    store: Store,
+}
+
+impl Services {
+    /// The services over `store`.
+    pub fn new(store: Store) -> Services {
+        Services { store }
+    }
+
+    /// The services as tonic routes.
+    pub fn into_routes(self) -> tonic::service::Routes {
+        let store = self.store;
+        tonic::service::Routes::new(pb::operator_service_server::OperatorServiceServer::new(
+            operator::OperatorApi::new(store.clone()),
+        ))
+        .add_service(pb::program_service_server::ProgramServiceServer::new(programs::ProgramApi::new(
+            store.clone(),
+        )))
+        .add_service(pb::member_service_server::MemberServiceServer::new(members::MemberApi::new(
+            store.clone(),
+        )))
+        .add_service(pb::ledger_service_server::LedgerServiceServer::new(ledger::LedgerApi::new(
+            store.clone(),
+        )))
+        .add_service(pb::reward_service_server::RewardServiceServer::new(rewards::RewardApi::new(
+            store.clone(),
+        )))
+        .add_service(pb::report_service_server::ReportServiceServer::new(reports::ReportApi::new(
+            store,
+        )))
+    }
+}
+
+/// Runs a blocking store call off the async executor (Diesel is synchronous).
+pub(crate) async fn blocking<T, F>(store: &Store, f: F) -> ApiResult<T>
+where
+    T: Send + 'static,
+    F: FnOnce(&Store) -> StoreResult<T> + Send + 'static,
+{
+    let store = store.clone();
+    tokio::task::spawn_blocking(move || f(&store))
+        .await
+        .map_err(|e| ApiError::Task(e.to_string()))?
+        .map_err(ApiError::from)
+}
+
+pub mod ledger;
+pub mod members;
+pub mod operator;
+pub mod programs;
+pub mod reports;
+pub mod rewards;

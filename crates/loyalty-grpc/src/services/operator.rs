@@ -1,0 +1,78 @@
+//! `loyalty.v1.OperatorService`: tenants and API keys (operator role).
+
+use loyalty_store::{Role, Store};
+use tonic::{Request, Response, Status};
+
+use super::blocking;
+use crate::auth::{caller, require_operator};
+use crate::convert::{opt_id, time_to_pb};
+use crate::error::ApiError;
+use crate::pb;
+
+/// The operator service.
+#[derive(Debug, Clone)]
+pub struct OperatorApi {
+    store: Store,
+}
+
+impl OperatorApi {
+    /// The service over `store`.
+    pub fn new(store: Store) -> Self {
+        OperatorApi { store }
+    }
+}
+
+fn tenant_to_pb(t: loyalty_store::Tenant) -> pb::Tenant {
+    pb::Tenant { id: t.id, name: t.name, active: t.active, created_at: time_to_pb(t.created_at) }
+}
+
+#[tonic::async_trait]
+impl pb::operator_service_server::OperatorService for OperatorApi {
+    async fn create_tenant(
+        &self,
+        request: Request<pb::CreateTenantRequest>,
+    ) -> Result<Response<pb::CreateTenantResponse>, Status> {
+        require_operator(&caller(&request)?)?;
+        let pb::CreateTenantRequest { name } = request.into_inner();
+        let tenant = blocking(&self.store, move |s| s.create_tenant(&name)).await?;
+        Ok(Response::new(pb::CreateTenantResponse { tenant: Some(tenant_to_pb(tenant)) }))
+    }
+
+    async fn list_tenants(
+        &self,
+        request: Request<pb::ListTenantsRequest>,
+    ) -> Result<Response<pb::ListTenantsResponse>, Status> {
+        require_operator(&caller(&request)?)?;
+        let tenants = blocking(&self.store, |s| s.list_tenants()).await?;
+        Ok(Response::new(pb::ListTenantsResponse { tenants: tenants.into_iter().map(tenant_to_pb).collect() }))
+    }
+
+    async fn issue_api_key(
+        &self,
+        request: Request<pb::IssueApiKeyRequest>,
+    ) -> Result<Response<pb::IssueApiKeyResponse>, Status> {
+        require_operator(&caller(&request)?)?;
+        let pb::IssueApiKeyRequest { tenant_id, role, member_id, label } = request.into_inner();
+        let role = match pb::Role::try_from(role) {
+            Ok(pb::Role::Operator) => Role::Operator,
+            Ok(pb::Role::Admin) => Role::Admin,
+            Ok(pb::Role::Service) => Role::Service,
+            Ok(pb::Role::Member) => Role::Member,
+            _ => return Err(ApiError::field("role", "is required (ROLE_OPERATOR, ROLE_ADMIN, ROLE_SERVICE or ROLE_MEMBER)").into()),
+        };
+        let tenant = opt_id("tenant_id", &tenant_id)?;
+        let member = opt_id("member_id", &member_id)?;
+        let key = blocking(&self.store, move |s| s.issue_api_key(tenant.as_deref(), role, member.as_deref(), &label)).await?;
+        Ok(Response::new(pb::IssueApiKeyResponse { key_id: key.id, api_key: key.key }))
+    }
+
+    async fn revoke_api_key(
+        &self,
+        request: Request<pb::RevokeApiKeyRequest>,
+    ) -> Result<Response<pb::RevokeApiKeyResponse>, Status> {
+        require_operator(&caller(&request)?)?;
+        let key_id = crate::convert::id("key_id", &request.into_inner().key_id)?;
+        blocking(&self.store, move |s| s.revoke_api_key(&key_id)).await?;
+        Ok(Response::new(pb::RevokeApiKeyResponse {}))
+    }
+}
