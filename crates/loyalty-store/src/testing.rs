@@ -36,7 +36,8 @@ pub struct TestDatabase {
 
 #[derive(Debug)]
 enum Cleanup {
-    Dir(tempfile::TempDir),
+    // Held only so the directory is removed on drop.
+    Dir(#[allow(dead_code)] tempfile::TempDir),
     Database { admin_url: String, name: String },
 }
 

@@ -1,0 +1,259 @@
+//! Holds ("miles plus cash"): checkout reserves points for an order with a time-to-live, and
+//! the payment's outcome captures or releases them (see [`hold_resolution`](super::hold_resolution)).
+//!
+//! Reserving is checked exactly like a redemption (the same rules, the same per-bill limits,
+//! the same rate limit) and moves the points from available to held, taking them from the lots
+//! that expire first; the allocations are recorded against the hold so that a release gives
+//! every point back to the lot it came from.
+
+use chrono::{DateTime, Duration, Utc};
+use diesel::prelude::*;
+use loyalty_core::hold::HoldStatus;
+use loyalty_core::ledger::EntryKind;
+use loyalty_core::{BillLine, Currency, IdempotencyKey, Points};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+use crate::account::{Account, EntryMeta};
+use crate::amounts::{from_db, money_to_db};
+use crate::clock::{from_db_time, to_db_time};
+use crate::db::DbConnection;
+use crate::error::{StoreError, StoreResult};
+use crate::models::ledger::HoldRow;
+use crate::models::member::MembershipRow;
+use crate::ops::bills::check_reference;
+use crate::ops::earn::check_actor;
+use crate::ops::members::find_membership;
+use crate::ops::rate_limit::check_redemption_rate;
+use crate::ops::spending::{already_on_bill, bill_of, check_redemption, load_spender};
+use crate::schema::{holds, memberships, programs};
+use crate::store::{Store, new_id};
+
+/// The longest time-to-live of a hold: one day.
+pub const MAX_HOLD_TTL_SECONDS: u32 = 86_400;
+
+/// The most holds [`Store::list_holds`] returns.
+pub const MAX_LISTED_HOLDS: i64 = 500;
+
+/// A request to reserve points for a checkout.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReserveRequest {
+    /// Makes a retried call harmless.
+    pub idempotency_key: IdempotencyKey,
+    /// The member paying.
+    pub member_id: String,
+    /// The program whose points pay.
+    pub program_id: String,
+    /// The order's bill reference.
+    pub reference: String,
+    /// The gross bill (discounts are applied first, as for a redemption).
+    pub lines: Vec<BillLine>,
+    /// When the bill was made (default: now).
+    pub at: Option<DateTime<Utc>>,
+    /// Points to hold.
+    pub points: Points,
+    /// How long the hold lives unless captured or released: 1 to 86400 seconds.
+    pub ttl_seconds: u32,
+    /// Who asks.
+    pub actor: String,
+}
+
+/// A request to capture a hold when the payment succeeded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CaptureRequest {
+    /// Makes a retried call harmless.
+    pub idempotency_key: IdempotencyKey,
+    /// The hold.
+    pub hold_id: String,
+    /// Points to redeem (`None`: all); the rest goes back to the lots.
+    pub points: Option<Points>,
+    /// Who asks.
+    pub actor: String,
+}
+
+/// A request to release a hold when the payment failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReleaseRequest {
+    /// Makes a retried call harmless.
+    pub idempotency_key: IdempotencyKey,
+    /// The hold.
+    pub hold_id: String,
+    /// Who asks.
+    pub actor: String,
+}
+
+/// A hold as the caller sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HoldView {
+    /// Its id.
+    pub id: String,
+    /// The member.
+    pub member_id: String,
+    /// The program.
+    pub program_id: String,
+    /// The order's bill reference.
+    pub reference: String,
+    /// `active`, `captured`, `released` or `expired`.
+    pub status: String,
+    /// Points held.
+    pub points: Decimal,
+    /// Points captured (redeemed) when the hold was captured.
+    pub captured: Decimal,
+    /// What the held points pay.
+    pub value: Decimal,
+    /// The currency of `value` and `bill_total`.
+    pub currency: String,
+    /// The gross bill total.
+    pub bill_total: Decimal,
+    /// When the hold stops being capturable and is released by the expiry sweep.
+    pub expires_at: DateTime<Utc>,
+    /// When the points were reserved.
+    pub created_at: DateTime<Utc>,
+    /// When the hold was captured, released or expired.
+    pub resolved_at: Option<DateTime<Utc>>,
+}
+
+/// The view of a hold row.
+pub(crate) fn hold_view(row: &HoldRow, membership: &MembershipRow, currency: Currency) -> HoldView {
+    HoldView {
+        id: row.id.clone(),
+        member_id: membership.member_id.clone(),
+        program_id: membership.program_id.clone(),
+        reference: row.reference.clone(),
+        status: row.status.clone(),
+        points: from_db(row.points),
+        captured: from_db(row.captured),
+        value: from_db(row.value),
+        currency: currency.code().to_owned(),
+        bill_total: from_db(row.bill_total),
+        expires_at: from_db_time(row.expires_at),
+        created_at: from_db_time(row.created_at),
+        resolved_at: row.resolved_at.map(from_db_time),
+    }
+}
+
+/// A program's currency.
+pub(crate) fn currency_of(conn: &mut DbConnection, program_id: &str) -> StoreResult<Currency> {
+    let code: String = programs::table
+        .find(program_id)
+        .select(programs::currency)
+        .first(conn)?;
+    Ok(Currency::new(&code)?)
+}
+
+/// A hold of the tenant (not locked).
+pub(crate) fn load_hold(
+    conn: &mut DbConnection,
+    tenant: &str,
+    hold_id: &str,
+) -> StoreResult<HoldRow> {
+    holds::table
+        .filter(holds::id.eq(hold_id))
+        .filter(holds::tenant_id.eq(tenant))
+        .select(HoldRow::as_select())
+        .first(conn)
+        .optional()?
+        .ok_or_else(|| StoreError::NotFound {
+            what: "hold",
+            id: hold_id.to_owned(),
+        })
+}
+
+impl Store {
+    /// Reserves points for a checkout, in one idempotent transaction: the checks of
+    /// [`Store::redeem`], then a hold of `points` for `ttl_seconds`, a `reserved` entry
+    /// (available -> held) and the lots' allocations recorded against the hold.
+    pub fn reserve(&self, tenant: &str, req: ReserveRequest) -> StoreResult<HoldView> {
+        let reference = check_reference(&req.reference)?;
+        check_actor(&req.actor)?;
+        if !(1..=MAX_HOLD_TTL_SECONDS).contains(&req.ttl_seconds) {
+            return Err(StoreError::InvalidArgument(format!(
+                "a hold's time-to-live must be 1 to {MAX_HOLD_TTL_SECONDS} seconds (got {})",
+                req.ttl_seconds
+            )));
+        }
+        self.record_redemption_attempt(
+            tenant,
+            &req.idempotency_key,
+            &req.member_id,
+            &req.program_id,
+        )?;
+        let now = self.now();
+        self.idempotent(tenant, &req.idempotency_key, "reserve", &req, |conn| {
+            let spender = load_spender(conn, tenant, &req.member_id, &req.program_id)?;
+            let rules = &spender.program.rules;
+            check_redemption_rate(conn, rules, &spender.membership.id, now)?;
+            let bill = bill_of(rules, &req.lines, req.at, now)?;
+
+            let mut acct = Account::lock(conn, tenant, &spender.membership.id, now)?;
+            acct.settle(conn)?;
+            let on_bill = already_on_bill(conn, &acct.row.id, &reference, rules.currency)?;
+            let (redemption, _) =
+                check_redemption(rules, &bill, acct.balances.available, on_bill, req.points)?;
+            let row = HoldRow {
+                id: new_id(),
+                tenant_id: tenant.to_owned(),
+                membership_id: acct.row.id.clone(),
+                reference: reference.clone(),
+                points: crate::amounts::points_to_db(redemption.points)?,
+                value: money_to_db(&redemption.value)?,
+                bill_total: money_to_db(&bill.total())?,
+                captured: 0,
+                status: HoldStatus::Active.as_str().to_owned(),
+                expires_at: to_db_time(now + Duration::seconds(i64::from(req.ttl_seconds))),
+                created_at: to_db_time(now),
+                resolved_at: None,
+            };
+            // The hold row comes first: the allocations refer to it.
+            diesel::insert_into(holds::table)
+                .values(&row)
+                .execute(conn)?;
+            let meta = EntryMeta {
+                reference: Some(reference.clone()),
+                hold_id: Some(row.id.clone()),
+                ..EntryMeta::by(&req.actor)
+            };
+            acct.debit(conn, EntryKind::Reserved, redemption.points, &meta)?;
+            acct.save(conn)?;
+            Ok(hold_view(&row, &acct.row, rules.currency))
+        })
+    }
+
+    /// A hold of the tenant.
+    pub fn get_hold(&self, tenant: &str, hold_id: &str) -> StoreResult<HoldView> {
+        self.read(|conn| {
+            let row = load_hold(conn, tenant, hold_id)?;
+            let membership: MembershipRow = memberships::table
+                .find(&row.membership_id)
+                .select(MembershipRow::as_select())
+                .first(conn)?;
+            let currency = currency_of(conn, &membership.program_id)?;
+            Ok(hold_view(&row, &membership, currency))
+        })
+    }
+
+    /// A member's holds in a program, the newest [`MAX_LISTED_HOLDS`] first (every status; an
+    /// active hold past its `expires_at` stays active until it is released or the expiry sweep
+    /// reaches it).
+    pub fn list_holds(
+        &self,
+        tenant: &str,
+        member_id: &str,
+        program_id: &str,
+    ) -> StoreResult<Vec<HoldView>> {
+        self.read(|conn| {
+            let membership = find_membership(conn, tenant, member_id, program_id)?;
+            let currency = currency_of(conn, program_id)?;
+            let rows: Vec<HoldRow> = holds::table
+                .filter(holds::membership_id.eq(&membership.id))
+                .order(holds::id.desc())
+                .limit(MAX_LISTED_HOLDS)
+                .select(HoldRow::as_select())
+                .load(conn)?;
+            Ok(rows
+                .iter()
+                .map(|row| hold_view(row, &membership, currency))
+                .collect())
+        })
+    }
+}

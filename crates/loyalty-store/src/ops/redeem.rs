@@ -1,0 +1,116 @@
+//! Redeeming points on a bill at checkout: the points pay part of the bill at once.
+
+use chrono::{DateTime, Utc};
+use loyalty_core::ledger::EntryKind;
+use loyalty_core::{BillLine, IdempotencyKey, Points};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+use crate::account::{Account, EntryMeta};
+use crate::amounts::money_to_db;
+use crate::error::StoreResult;
+use crate::ops::bills::check_reference;
+use crate::ops::earn::check_actor;
+use crate::ops::outcome::PointBalances;
+use crate::ops::rate_limit::check_redemption_rate;
+use crate::ops::spending::{add_to_bill, already_on_bill, bill_of, check_redemption, load_spender};
+use crate::store::Store;
+
+/// A request to pay part of a bill with points.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RedeemRequest {
+    /// Makes a retried call harmless.
+    pub idempotency_key: IdempotencyKey,
+    /// The member paying.
+    pub member_id: String,
+    /// The program whose points pay.
+    pub program_id: String,
+    /// The bill's reference (required: the per-bill limits count every redemption on it).
+    pub reference: String,
+    /// The gross bill: the program's discounts are applied first, and the redemption rules
+    /// (minimum, maximum share, maximum points) judge the discounted total.
+    pub lines: Vec<BillLine>,
+    /// When the bill was made (default: now).
+    pub at: Option<DateTime<Utc>>,
+    /// Points to spend.
+    pub points: Points,
+    /// Who asks (an API key id, a cashier).
+    pub actor: String,
+}
+
+/// What a redemption did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RedeemOutcome {
+    /// The `redeemed` ledger entry.
+    pub entry_id: String,
+    /// The bill's reference.
+    pub reference: String,
+    /// Points spent.
+    pub points: Decimal,
+    /// What they paid, rounded down to the currency's minor units.
+    pub value: Decimal,
+    /// The currency of every amount here.
+    pub currency: String,
+    /// The bill total after discounts.
+    pub bill_total: Decimal,
+    /// What is left to pay: the discounted total minus everything points paid on the bill.
+    pub to_pay: Decimal,
+    /// The membership's balances afterwards.
+    pub balances: PointBalances,
+}
+
+impl Store {
+    /// Pays part of a bill with points, in one idempotent transaction: checks the program is
+    /// enabled, the member active and within the redemption rate limit, locks the membership,
+    /// settles it, checks the redemption with `loyalty-core` against the discounted bill and
+    /// what points already pay on it (earlier redemptions and active holds on the same
+    /// reference), spends the lots that expire first, and adds the points to the bill's record.
+    ///
+    /// A refused redemption (a rule, the rate limit, a disabled program) changes nothing but
+    /// the rate limit's record of the attempt.
+    pub fn redeem(&self, tenant: &str, req: RedeemRequest) -> StoreResult<RedeemOutcome> {
+        let reference = check_reference(&req.reference)?;
+        check_actor(&req.actor)?;
+        self.record_redemption_attempt(
+            tenant,
+            &req.idempotency_key,
+            &req.member_id,
+            &req.program_id,
+        )?;
+        let now = self.now();
+        self.idempotent(tenant, &req.idempotency_key, "redeem", &req, |conn| {
+            let spender = load_spender(conn, tenant, &req.member_id, &req.program_id)?;
+            let rules = &spender.program.rules;
+            check_redemption_rate(conn, rules, &spender.membership.id, now)?;
+            let bill = bill_of(rules, &req.lines, req.at, now)?;
+
+            let mut acct = Account::lock(conn, tenant, &spender.membership.id, now)?;
+            acct.settle(conn)?;
+            let on_bill = already_on_bill(conn, &acct.row.id, &reference, rules.currency)?;
+            let (redemption, quote) =
+                check_redemption(rules, &bill, acct.balances.available, on_bill, req.points)?;
+            let meta = EntryMeta::by(&req.actor).with_reference(Some(&reference));
+            let (entry_id, _) = acct.debit(conn, EntryKind::Redeemed, redemption.points, &meta)?;
+            add_to_bill(
+                conn,
+                &acct.row,
+                &reference,
+                money_to_db(&bill.total())?,
+                redemption.points,
+                &redemption.value,
+                now,
+            )?;
+            acct.save(conn)?;
+            Ok(RedeemOutcome {
+                entry_id,
+                reference: reference.clone(),
+                points: redemption.points.value(),
+                value: redemption.value.amount(),
+                currency: rules.currency.code().to_owned(),
+                bill_total: quote.discounts.net_total.amount(),
+                to_pay: quote.to_pay.amount(),
+                balances: PointBalances::from(&acct.balances),
+            })
+        })
+    }
+}

@@ -1,0 +1,170 @@
+//! The rewards catalog of a program: coupons, donations and items with a points cost.
+//! Redeeming them is in [`reward_redemptions`](super::reward_redemptions).
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use loyalty_core::{Currency, Money, Reward, RewardKind};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+use crate::amounts::{from_db, money_to_db, points_to_db};
+use crate::clock::{from_db_time, to_db_time};
+use crate::db::DbConnection;
+use crate::error::{StoreError, StoreResult};
+use crate::models::reward::RewardRow;
+use crate::ops::holds::currency_of;
+use crate::ops::programs::load_program;
+use crate::schema::rewards;
+use crate::store::{Store, new_id};
+
+/// A catalog entry as the caller sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RewardView {
+    /// Its id.
+    pub id: String,
+    /// The program whose points buy it.
+    pub program_id: String,
+    /// Its name.
+    pub name: String,
+    /// `coupon`, `donation` or `item`.
+    pub kind: String,
+    /// A coupon's value or a donation's amount.
+    pub value: Option<Decimal>,
+    /// The currency of `value`.
+    pub currency: String,
+    /// Points it costs.
+    pub cost: Decimal,
+    /// Days a coupon code stays valid (`None`: no end).
+    pub validity_days: Option<u32>,
+    /// Whether it can be redeemed.
+    pub active: bool,
+    /// When it was added.
+    pub created_at: DateTime<Utc>,
+}
+
+/// The view of a reward row.
+pub(crate) fn reward_view(row: &RewardRow, currency: Currency) -> RewardView {
+    RewardView {
+        id: row.id.clone(),
+        program_id: row.program_id.clone(),
+        name: row.name.clone(),
+        kind: row.kind.clone(),
+        value: row.value.map(from_db),
+        currency: currency.code().to_owned(),
+        cost: from_db(row.cost),
+        validity_days: row.validity_days.and_then(|d| u32::try_from(d).ok()),
+        active: row.active,
+        created_at: from_db_time(row.created_at),
+    }
+}
+
+/// A reward of the tenant.
+pub(crate) fn load_reward(
+    conn: &mut DbConnection,
+    tenant: &str,
+    reward_id: &str,
+) -> StoreResult<RewardRow> {
+    rewards::table
+        .filter(rewards::id.eq(reward_id))
+        .filter(rewards::tenant_id.eq(tenant))
+        .select(RewardRow::as_select())
+        .first(conn)
+        .optional()?
+        .ok_or_else(|| StoreError::NotFound {
+            what: "reward",
+            id: reward_id.to_owned(),
+        })
+}
+
+/// The kind's stored name and amount, checked against the program's currency.
+fn kind_columns(kind: &RewardKind, currency: Currency) -> StoreResult<(&'static str, Option<i64>)> {
+    let amount = |money: &Money| -> StoreResult<Option<i64>> {
+        Money::zero(currency).same_currency(money)?;
+        Ok(Some(money_to_db(money)?))
+    };
+    Ok(match kind {
+        RewardKind::Coupon { value } => ("coupon", amount(value)?),
+        RewardKind::Donation { amount: given } => ("donation", amount(given)?),
+        RewardKind::Item => ("item", None),
+    })
+}
+
+impl Store {
+    /// Adds a reward to a program's catalog (active at once). Its value must be in the
+    /// program's currency.
+    pub fn create_reward(
+        &self,
+        tenant: &str,
+        program_id: &str,
+        reward: Reward,
+    ) -> StoreResult<RewardView> {
+        let now = to_db_time(self.now());
+        self.write(|conn| {
+            let program = load_program(conn, tenant, program_id)?;
+            let (kind, value) = kind_columns(reward.kind(), program.rules.currency)?;
+            let row = RewardRow {
+                id: new_id(),
+                tenant_id: tenant.to_owned(),
+                program_id: program_id.to_owned(),
+                name: reward.name().to_owned(),
+                kind: kind.to_owned(),
+                value,
+                cost: points_to_db(reward.cost())?,
+                validity_days: reward
+                    .validity_days()
+                    .map(|d| i32::try_from(d).unwrap_or(i32::MAX)),
+                active: true,
+                created_at: now,
+            };
+            diesel::insert_into(rewards::table)
+                .values(&row)
+                .execute(conn)?;
+            Ok(reward_view(&row, program.rules.currency))
+        })
+    }
+
+    /// Offers a reward again, or withdraws it (redemptions already made stay valid).
+    pub fn set_reward_active(
+        &self,
+        tenant: &str,
+        reward_id: &str,
+        active: bool,
+    ) -> StoreResult<RewardView> {
+        self.write(|conn| {
+            let mut row = load_reward(conn, tenant, reward_id)?;
+            diesel::update(rewards::table.find(reward_id))
+                .set(rewards::active.eq(active))
+                .execute(conn)?;
+            row.active = active;
+            let currency = currency_of(conn, &row.program_id)?;
+            Ok(reward_view(&row, currency))
+        })
+    }
+
+    /// A program's catalog, oldest first; withdrawn rewards only with `include_inactive`.
+    pub fn list_rewards(
+        &self,
+        tenant: &str,
+        program_id: &str,
+        include_inactive: bool,
+    ) -> StoreResult<Vec<RewardView>> {
+        self.read(|conn| {
+            let program = load_program(conn, tenant, program_id)?;
+            let mut query = rewards::table
+                .filter(rewards::tenant_id.eq(tenant))
+                .filter(rewards::program_id.eq(program_id))
+                .into_boxed();
+            if !include_inactive {
+                query = query.filter(rewards::active.eq(true));
+            }
+            let rows: Vec<RewardRow> = query
+                .order(rewards::id)
+                .select(RewardRow::as_select())
+                .load(conn)?;
+            Ok(rows
+                .iter()
+                .map(|row| reward_view(row, program.rules.currency))
+                .collect())
+        })
+    }
+}

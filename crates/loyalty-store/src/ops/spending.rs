@@ -1,0 +1,187 @@
+//! What every way of spending points shares: who may spend (program enabled, member active,
+//! membership), checking a redemption against the bill with `loyalty-core`, and the per-bill
+//! record of what points paid.
+
+use chrono::{DateTime, Utc};
+use diesel::dsl::sql;
+use diesel::prelude::*;
+use diesel::sql_types::BigInt;
+use loyalty_core::{
+    Bill, BillLine, Currency, Money, Points, Quote, QuoteInput, Redemption, Rules, quote,
+};
+
+use crate::amounts::{money_from_db, money_to_db, points_from_db, points_to_db};
+use crate::clock::to_db_time;
+use crate::db::DbConnection;
+use crate::error::{StoreError, StoreResult};
+use crate::models::ledger::BillRow;
+use crate::models::member::MembershipRow;
+use crate::ops::bills::bill_time;
+use crate::ops::members::{find_membership, load_member, require_active};
+use crate::ops::programs::{Program, load_program, require_enabled};
+use crate::schema::{bills, holds};
+use crate::store::new_id;
+
+/// Who is spending: an enabled program, an active member, and the membership.
+#[derive(Debug)]
+pub(crate) struct Spender {
+    pub program: Program,
+    pub membership: MembershipRow,
+}
+
+/// Loads the spender and checks that the program is enabled and the member active.
+pub(crate) fn load_spender(
+    conn: &mut DbConnection,
+    tenant: &str,
+    member_id: &str,
+    program_id: &str,
+) -> StoreResult<Spender> {
+    let program = load_program(conn, tenant, program_id)?;
+    require_enabled(&program)?;
+    let member = load_member(conn, tenant, member_id)?;
+    require_active(&member)?;
+    let membership = find_membership(conn, tenant, member_id, program_id)?;
+    Ok(Spender {
+        program,
+        membership,
+    })
+}
+
+/// The gross bill, in the program's currency, at `at` (default: now; not in the future).
+pub(crate) fn bill_of(
+    rules: &Rules,
+    lines: &[BillLine],
+    at: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> StoreResult<Bill> {
+    Ok(Bill::new(
+        lines.to_vec(),
+        rules.currency,
+        bill_time(at, now)?,
+    )?)
+}
+
+/// What points already pay on one bill of a membership: what redemptions and captures paid
+/// (the `bills` row) plus what active holds on the same reference reserve, so a reservation
+/// and a later redemption together stay within the bill's limits.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct OnBill {
+    pub points: Points,
+    pub value: Money,
+}
+
+pub(crate) fn already_on_bill(
+    conn: &mut DbConnection,
+    membership_id: &str,
+    reference: &str,
+    currency: Currency,
+) -> StoreResult<OnBill> {
+    let bill: Option<(i64, i64)> = bills::table
+        .filter(bills::membership_id.eq(membership_id))
+        .filter(bills::reference.eq(reference))
+        .select((bills::redeemed, bills::redeemed_value))
+        .first(conn)
+        .optional()?;
+    let (held_points, held_value): (i64, i64) = holds::table
+        .filter(holds::membership_id.eq(membership_id))
+        .filter(holds::reference.eq(reference))
+        .filter(holds::status.eq("active"))
+        .select((
+            sql::<BigInt>("CAST(COALESCE(SUM(points), 0) AS BIGINT)"),
+            sql::<BigInt>("CAST(COALESCE(SUM(value), 0) AS BIGINT)"),
+        ))
+        .first(conn)?;
+    let (redeemed, redeemed_value) = bill.unwrap_or((0, 0));
+    Ok(OnBill {
+        points: points_from_db(redeemed)?.checked_add(points_from_db(held_points)?)?,
+        value: money_from_db(redeemed_value, currency)?
+            .checked_add(&money_from_db(held_value, currency)?)?,
+    })
+}
+
+/// Checks a request to pay `bill` with `points` with `loyalty-core`'s checkout quote (discounts
+/// first; the redemption rules judge the discounted total). Returns the accepted redemption
+/// and the quote that explains it.
+pub(crate) fn check_redemption(
+    rules: &Rules,
+    bill: &Bill,
+    available: Points,
+    on_bill: OnBill,
+    points: Points,
+) -> StoreResult<(Redemption, Quote)> {
+    let q = quote(&QuoteInput {
+        rules,
+        tier: None,
+        campaigns: &[],
+        bill,
+        available,
+        already_redeemed_on_bill: on_bill.points,
+        already_redeemed_value_on_bill: on_bill.value,
+        requested_points: Some(points),
+        has_referrer: false,
+    })?;
+    let redemption = q.redemption.ok_or_else(|| {
+        StoreError::Corrupt("the checkout quote did not check the redemption".into())
+    })?;
+    Ok((redemption, q))
+}
+
+/// Adds what points paid to the bill's row (created on first use), and sets its gross total.
+pub(crate) fn add_to_bill(
+    conn: &mut DbConnection,
+    membership: &MembershipRow,
+    reference: &str,
+    gross_total: i64,
+    points: Points,
+    value: &Money,
+    now: DateTime<Utc>,
+) -> StoreResult<()> {
+    // The caller holds the membership's lock, so no one else inserts this bill meanwhile.
+    let now = to_db_time(now);
+    let points = points_to_db(points)?;
+    let value = money_to_db(value)?;
+    let existing: Option<String> = bills::table
+        .filter(bills::membership_id.eq(&membership.id))
+        .filter(bills::reference.eq(reference))
+        .select(bills::id)
+        .first(conn)
+        .optional()?;
+    match existing {
+        Some(id) => {
+            diesel::update(bills::table.filter(bills::id.eq(id)))
+                .set((
+                    bills::redeemed.eq(bills::redeemed + points),
+                    bills::redeemed_value.eq(bills::redeemed_value + value),
+                    bills::total.eq(gross_total),
+                    bills::updated_at.eq(now),
+                ))
+                .execute(conn)?;
+        }
+        None => {
+            let row = BillRow {
+                id: new_id(),
+                tenant_id: membership.tenant_id.clone(),
+                membership_id: membership.id.clone(),
+                reference: reference.to_owned(),
+                total: gross_total,
+                earn_amount: 0,
+                returned: 0,
+                earned: 0,
+                earned_reversed: 0,
+                referrer_membership_id: None,
+                referral: 0,
+                referral_reversed: 0,
+                redeemed: points,
+                redeemed_value: value,
+                redeemed_returned: 0,
+                earned_at: None,
+                created_at: now,
+                updated_at: now,
+            };
+            diesel::insert_into(bills::table)
+                .values(&row)
+                .execute(conn)?;
+        }
+    }
+    Ok(())
+}
