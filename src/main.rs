@@ -14,7 +14,12 @@ use loyalty_store::{Role, Store};
 struct Cli {
     /// Database URL: a file path for SQLite (the embedded default, created on first use) or
     /// postgres://user@host/db for PostgreSQL.
-    #[arg(long, global = true, env = "LOYALTY_DATABASE_URL", default_value = "loyalty.db")]
+    #[arg(
+        long,
+        global = true,
+        env = "LOYALTY_DATABASE_URL",
+        default_value = "loyalty.db"
+    )]
     database_url: String,
 
     #[command(subcommand)]
@@ -91,7 +96,14 @@ fn open(url: &str, pool: u32) -> anyhow::Result<Store> {
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
-        Command::Serve { listen, metrics_listen, jwt_secret, sweep_seconds, pool_size, log_json } => {
+        Command::Serve {
+            listen,
+            metrics_listen,
+            jwt_secret,
+            sweep_seconds,
+            pool_size,
+            log_json,
+        } => {
             init_logs(log_json);
             let store = open(&cli.database_url, pool_size)?;
             let config = loyalty_grpc::server::ServerConfig {
@@ -121,15 +133,29 @@ fn main() -> anyhow::Result<()> {
             let tenant = open(&cli.database_url, 1)?.create_tenant(&name)?;
             println!("{}", tenant.id);
         }
-        Command::IssueKey { role, tenant, member, label } => {
+        Command::IssueKey {
+            role,
+            tenant,
+            member,
+            label,
+        } => {
             let role = match role {
                 KeyRole::Operator => Role::Operator,
                 KeyRole::Admin => Role::Admin,
                 KeyRole::Service => Role::Service,
                 KeyRole::Member => Role::Member,
             };
-            let key = open(&cli.database_url, 1)?.issue_api_key(tenant.as_deref(), role, member.as_deref(), &label)?;
-            eprintln!("key id {} ({}); the key is shown only now:", key.id, role.as_str());
+            let key = open(&cli.database_url, 1)?.issue_api_key(
+                tenant.as_deref(),
+                role,
+                member.as_deref(),
+                &label,
+            )?;
+            eprintln!(
+                "key id {} ({}); the key is shown only now:",
+                key.id,
+                role.as_str()
+            );
             println!("{}", key.key);
         }
         Command::Expire => {
@@ -159,7 +185,9 @@ fn main() -> anyhow::Result<()> {
 fn init_logs(json: bool) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     if json {
         builder.json().init();
     } else {

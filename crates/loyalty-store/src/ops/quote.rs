@@ -4,13 +4,13 @@
 use chrono::{DateTime, Utc};
 use loyalty_core::{Bill, BillLine, Money, Points, Quote, QuoteInput};
 
-use crate::amounts::{money_from_db, points_from_db};
 use crate::error::StoreResult;
 use crate::ops::bills::{bill_time, check_reference, find_bill};
 use crate::ops::campaigns::{as_active, candidates};
 use crate::ops::earn::referrer_membership;
 use crate::ops::members::{find_membership, load_member, require_active};
 use crate::ops::programs::{load_program, require_enabled};
+use crate::ops::spending::already_on_bill;
 use crate::ops::tiers::current_tier;
 use crate::store::Store;
 
@@ -73,11 +73,13 @@ impl Store {
                 Some(r) => find_bill(conn, &membership.id, r)?,
                 None => None,
             };
-            let (redeemed, redeemed_value) = match &bill_row {
-                Some(b) => (
-                    points_from_db(b.redeemed)?,
-                    money_from_db(b.redeemed_value, rules.currency)?,
-                ),
+            // Points already paying this bill: redemptions, captures and active holds (the
+            // same count redeem and reserve use, so the quoted maximum is what they accept).
+            let (redeemed, redeemed_value) = match &reference {
+                Some(r) => {
+                    let on_bill = already_on_bill(conn, &membership.id, r, rules.currency)?;
+                    (on_bill.points, on_bill.value)
+                }
                 None => (Points::ZERO, Money::zero(rules.currency)),
             };
             let bill = Bill::new(request.lines.clone(), rules.currency, at)?;
