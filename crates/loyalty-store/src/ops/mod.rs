@@ -2,10 +2,13 @@
 //! [`Store`](crate::Store) and runs as one database transaction.
 
 pub mod actions;
+pub mod bill_summary;
 pub mod bills;
 pub mod campaigns;
 pub mod coupons;
 pub mod earn;
+pub mod expiry;
+pub mod history;
 pub mod hold_resolution;
 pub mod holds;
 pub mod members;
@@ -14,8 +17,12 @@ pub mod programs;
 pub mod quote;
 pub mod rate_limit;
 pub mod redeem;
+pub mod reports;
+pub mod reverse;
 pub mod reward_redemptions;
 pub mod rewards;
 pub mod spending;
+mod sums;
 pub mod tenants;
 pub mod tiers;
+pub mod verify;
