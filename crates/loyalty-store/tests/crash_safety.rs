@@ -136,6 +136,9 @@ on_both_backends! {
 
         assert!(outcome.is_err());
         assert_eq!(snapshot(t), before);
+        // The half earn committed next is raw test data, not a whole ledger operation, so the
+        // invariant checker must not judge the database afterwards.
+        t.tampered.store(true, std::sync::atomic::Ordering::SeqCst);
         write_tx(&mut conn, |conn| half_an_earn(conn, t, &shop, &membership, &member)).unwrap();
         assert_eq!(shop.balances(t, &member).available.value(), d("50"), "a later commit on the same connection works");
     }

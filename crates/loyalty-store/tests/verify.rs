@@ -34,6 +34,7 @@ fn tamper(
     t: &common::TestStore,
     sql_effect: impl FnOnce(&mut loyalty_store::DbConnection) -> QueryResult<usize>,
 ) {
+    t.tampered.store(true, std::sync::atomic::Ordering::SeqCst);
     let mut conn = t.store.database().conn().unwrap();
     assert_eq!(
         sql_effect(&mut conn).unwrap(),

@@ -3,6 +3,7 @@
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use loyalty_store::testing::TestDatabase;
 pub use loyalty_store::testing::{Kind, skip_postgres, start};
@@ -14,6 +15,8 @@ pub struct TestStore {
     pub clock: Arc<ManualClock>,
     pub kind: Kind,
     pub url: String,
+    /// Set by tests that corrupt the database on purpose (to prove the checker finds it).
+    pub tampered: AtomicBool,
     // Dropped last: the store's connections close before the database goes.
     _db: TestDatabase,
 }
@@ -29,13 +32,27 @@ impl TestStore {
             clock,
             kind,
             url: db.url.clone(),
+            tampered: AtomicBool::new(false),
             _db: db,
         }
     }
 }
 
+/// Runs after every scenario: the ledger invariant checker must find nothing wrong (unless the
+/// test tampered with the database on purpose).
+pub fn after_scenario(t: &TestStore) {
+    if !t.tampered.load(Ordering::SeqCst) {
+        let violations = t.store.verify(None).expect("run the invariant checker");
+        assert!(
+            violations.is_empty(),
+            "the ledger invariant checker found: {violations:#?}"
+        );
+    }
+}
+
 /// Defines each test twice, as `<name>::sqlite` and `<name>::postgres`, each on a fresh
 /// database: `on_both_backends! { fn a_thing_happens(t) { ... } }` where `t: &TestStore`.
+/// After each scenario the ledger invariant checker runs ([`after_scenario`]).
 #[macro_export]
 macro_rules! on_both_backends {
     ($(fn $name:ident($t:ident) $body:block)*) => {
@@ -48,7 +65,9 @@ macro_rules! on_both_backends {
 
                 #[test]
                 fn sqlite() {
-                    run(&$crate::common::TestStore::new($crate::common::Kind::Sqlite, 4));
+                    let t = $crate::common::TestStore::new($crate::common::Kind::Sqlite, 4);
+                    run(&t);
+                    $crate::common::after_scenario(&t);
                 }
 
                 #[test]
@@ -57,7 +76,9 @@ macro_rules! on_both_backends {
                         eprintln!("PostgreSQL test skipped: LOYALTY_TEST_SKIP_POSTGRES=1");
                         return;
                     }
-                    run(&$crate::common::TestStore::new($crate::common::Kind::Postgres, 4));
+                    let t = $crate::common::TestStore::new($crate::common::Kind::Postgres, 4);
+                    run(&t);
+                    $crate::common::after_scenario(&t);
                 }
             }
         )*

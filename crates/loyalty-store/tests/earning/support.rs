@@ -187,44 +187,17 @@ pub fn snapshot(t: &TestStore, world: &World, members: &[&str]) -> (Vec<Membersh
     (memberships, entry_count(t))
 }
 
-/// The membership's buckets equal what its entries add up to and what its lots hold.
+/// The ledger invariant checker finds nothing wrong with the membership: its buckets equal
+/// what its entries add up to and what its lots (and active holds) hold.
 pub fn assert_consistent(t: &TestStore, membership: &Membership) {
-    let mut conn = t.store.database().conn().unwrap();
-    let sum = |col: &str| format!("CAST(COALESCE(SUM({col}), 0) AS BIGINT)");
-    let entries: (i64, i64) = ledger_entries::table
-        .filter(ledger_entries::membership_id.eq(&membership.id))
-        .select((
-            sql::<BigInt>(&sum("d_available")),
-            sql::<BigInt>(&sum("d_pending")),
-        ))
-        .first(&mut *conn)
-        .unwrap();
-    let lots = |pending: bool, conn: &mut loyalty_store::DbConnection| -> i64 {
-        point_lots::table
-            .filter(point_lots::membership_id.eq(&membership.id))
-            .filter(point_lots::pending.eq(pending))
-            .select(sql::<BigInt>(&sum("remaining")))
-            .first(conn)
-            .unwrap()
-    };
-    let available = loyalty_store::amounts::points_to_db(membership.balances.available).unwrap();
-    let pending = loyalty_store::amounts::points_to_db(membership.balances.pending).unwrap();
-    assert_eq!(
-        entries,
-        (available, pending),
-        "entries of {}",
-        membership.id
-    );
-    assert_eq!(
-        lots(false, &mut conn),
-        available,
-        "spendable lots of {}",
-        membership.id
-    );
-    assert_eq!(
-        lots(true, &mut conn),
-        pending,
-        "pending lots of {}",
+    let violations = t.store.verify(None).unwrap();
+    let mine: Vec<_> = violations
+        .iter()
+        .filter(|v| v.membership_id == membership.id)
+        .collect();
+    assert!(
+        mine.is_empty(),
+        "ledger violations of {}: {mine:?}",
         membership.id
     );
 }
