@@ -1,14 +1,13 @@
 //! Programs of the five designs, members, and the checks every earning test ends with.
 
 use chrono::{TimeZone, Utc, Weekday};
-use diesel::dsl::{count_star, sql};
+use diesel::dsl::count_star;
 use diesel::prelude::*;
-use diesel::sql_types::BigInt;
 use loyalty_core::{
     ActionRule, BillLine, CampaignEffect, CampaignSpec, CardNumber, Category, CategoryRule,
     Currency, EarnRate, IdempotencyKey, Money, PointPrecision, Points, ProgramRules, Rounding,
 };
-use loyalty_store::schema::{ledger_entries, point_lots};
+use loyalty_store::schema::ledger_entries;
 use loyalty_store::{EarnRequest, Membership, NewMember, Store};
 use rust_decimal::Decimal;
 
