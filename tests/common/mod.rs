@@ -7,8 +7,8 @@ use std::sync::Arc;
 
 use loyalty_grpc::pb;
 use loyalty_grpc::server::{ServerConfig, run};
-pub use loyalty_store::testing::{Kind, skip_postgres, start};
 use loyalty_store::testing::TestDatabase;
+pub use loyalty_store::testing::{Kind, skip_postgres, start};
 use loyalty_store::{ManualClock, Role, Store};
 use tokio::sync::oneshot;
 use tonic::transport::Channel;
@@ -35,11 +35,17 @@ impl TestServer {
         let db = TestDatabase::new(kind);
         let clock = Arc::new(ManualClock::new(start()));
         let store = db.store(8, clock.clone());
-        let operator_key = store.issue_api_key(None, Role::Operator, None, "tests").unwrap().key;
+        let operator_key = store
+            .issue_api_key(None, Role::Operator, None, "tests")
+            .unwrap()
+            .key;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let (stop, stopped) = oneshot::channel::<()>();
-        let config = ServerConfig { jwt_secret: Some(JWT_SECRET.into()), ..ServerConfig::default() };
+        let config = ServerConfig {
+            jwt_secret: Some(JWT_SECRET.into()),
+            ..ServerConfig::default()
+        };
         let server_store = store.clone();
         let task = tokio::spawn(async move {
             run(listener, server_store, config, async {
@@ -48,12 +54,25 @@ impl TestServer {
             .await
             .expect("server failed");
         });
-        TestServer { addr, store, clock, kind, operator_key, stop: Some(stop), task: Some(task), _db: db }
+        TestServer {
+            addr,
+            store,
+            clock,
+            kind,
+            operator_key,
+            stop: Some(stop),
+            task: Some(task),
+            _db: db,
+        }
     }
 
     /// A channel to the server.
     pub async fn channel(&self) -> Channel {
-        Channel::from_shared(format!("http://{}", self.addr)).unwrap().connect().await.unwrap()
+        Channel::from_shared(format!("http://{}", self.addr))
+            .unwrap()
+            .connect()
+            .await
+            .unwrap()
     }
 
     /// Stops the server, waiting for in-flight calls.
@@ -70,27 +89,45 @@ impl TestServer {
 /// A request carrying `key` as its bearer credential.
 pub fn authed<T>(key: &str, message: T) -> tonic::Request<T> {
     let mut request = tonic::Request::new(message);
-    request.metadata_mut().insert("authorization", format!("Bearer {key}").parse().unwrap());
+    request
+        .metadata_mut()
+        .insert("authorization", format!("Bearer {key}").parse().unwrap());
     request
 }
 
 /// Creates a tenant through the API and returns its id with an admin and a service key.
 pub async fn tenant(server: &TestServer, name: &str) -> (String, String, String) {
-    let mut operator = pb::operator_service_client::OperatorServiceClient::new(server.channel().await);
+    let mut operator =
+        pb::operator_service_client::OperatorServiceClient::new(server.channel().await);
     let tenant = operator
-        .create_tenant(authed(&server.operator_key, pb::CreateTenantRequest { name: name.into() }))
+        .create_tenant(authed(
+            &server.operator_key,
+            pb::CreateTenantRequest { name: name.into() },
+        ))
         .await
         .unwrap()
         .into_inner()
         .tenant
         .unwrap();
-    let mut key = |role: pb::Role| {
+    let key = |role: pb::Role| {
         let mut operator = operator.clone();
         let request = authed(
             &server.operator_key,
-            pb::IssueApiKeyRequest { tenant_id: tenant.id.clone(), role: role as i32, member_id: String::new(), label: "tests".into() },
+            pb::IssueApiKeyRequest {
+                tenant_id: tenant.id.clone(),
+                role: role as i32,
+                member_id: String::new(),
+                label: "tests".into(),
+            },
         );
-        async move { operator.issue_api_key(request).await.unwrap().into_inner().api_key }
+        async move {
+            operator
+                .issue_api_key(request)
+                .await
+                .unwrap()
+                .into_inner()
+                .api_key
+        }
     };
     let admin = key(pb::Role::Admin).await;
     let service = key(pb::Role::Service).await;

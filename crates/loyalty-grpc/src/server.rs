@@ -82,10 +82,10 @@ pub async fn run(
     let result = tonic::transport::Server::builder()
         .layer(ObserveLayer)
         .layer(auth)
+        .add_routes(services.into_routes())
         .add_service(health_service)
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha)
-        .add_routes(services.into_routes())
         .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown)
         .await;
     let _ = stop_sweeps.send(true);

@@ -2,8 +2,13 @@
 //! type here (so it is valid from then on); every domain value leaves as a string decimal.
 
 mod program;
+mod views;
 
 pub use program::{rules_from_pb, rules_to_pb, settings_from_pb, settings_to_pb};
+pub use views::{
+    campaign_to_pb, card_number, member_to_pb, member_update_from_pb, membership_to_pb, opt_text,
+    program_to_pb, reward_from_pb, reward_to_pb,
+};
 
 use chrono::{DateTime, Utc};
 use loyalty_core::ledger::EntryKind;

@@ -126,10 +126,12 @@ pub(crate) fn load_program(
         })?;
     let categories = program_categories::table
         .filter(program_categories::program_id.eq(program_id))
+        .order(program_categories::category)
         .select(CategoryRow::as_select())
         .load(conn)?;
     let actions = program_actions::table
         .filter(program_actions::program_id.eq(program_id))
+        .order(program_actions::action)
         .select(ActionRow::as_select())
         .load(conn)?;
     let tiers = program_tiers::table
