@@ -7,12 +7,21 @@ pub mod auth;
 pub mod convert;
 pub mod error;
 pub mod observe;
+pub mod server;
+pub mod services;
+pub mod sweep;
 
 pub use error::{ApiError, ApiResult};
 
 /// The generated protobuf messages, clients (`*_client`) and servers (`*_server`).
 pub mod pb {
-    #![allow(missing_docs, clippy::all, clippy::pedantic, unused_qualifications)]
+    #![allow(
+        missing_docs,
+        clippy::all,
+        clippy::pedantic,
+        unused_qualifications,
+        rustdoc::invalid_html_tags
+    )]
     tonic::include_proto!("loyalty.v1");
 
     /// The encoded file descriptor set of `loyalty.v1`, for server reflection.

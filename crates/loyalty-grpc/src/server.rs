@@ -26,7 +26,11 @@ pub struct ServerConfig {
 
 impl Default for ServerConfig {
     fn default() -> Self {
-        ServerConfig { jwt_secret: None, sweep_interval: Duration::from_secs(60), metrics_addr: None }
+        ServerConfig {
+            jwt_secret: None,
+            sweep_interval: Duration::from_secs(60),
+            metrics_addr: None,
+        }
     }
 }
 
@@ -72,11 +76,17 @@ pub async fn run(
 
     let services = crate::services::Services::new(store.clone());
     for name in crate::services::SERVICE_NAMES {
-        health_reporter.set_service_status(name, tonic_health::ServingStatus::Serving).await;
+        health_reporter
+            .set_service_status(name, tonic_health::ServingStatus::Serving)
+            .await;
     }
 
     let (stop_sweeps, sweeps_stopped) = tokio::sync::watch::channel(false);
-    let sweeper = tokio::spawn(crate::sweep::run(store.clone(), config.sweep_interval, sweeps_stopped));
+    let sweeper = tokio::spawn(crate::sweep::run(
+        store.clone(),
+        config.sweep_interval,
+        sweeps_stopped,
+    ));
 
     let auth = AuthLayer::new(Authenticator::new(store, config.jwt_secret.as_deref()));
     let result = tonic::transport::Server::builder()

@@ -1,6 +1,7 @@
 //! Proto <-> domain conversion. Every value from the wire is parsed into a `loyalty-core`
 //! type here (so it is valid from then on); every domain value leaves as a string decimal.
 
+pub mod ledger;
 mod program;
 mod views;
 

@@ -35,21 +35,21 @@ impl Services {
         tonic::service::Routes::new(pb::operator_service_server::OperatorServiceServer::new(
             operator::OperatorApi::new(store.clone()),
         ))
-        .add_service(pb::program_service_server::ProgramServiceServer::new(programs::ProgramApi::new(
-            store.clone(),
-        )))
-        .add_service(pb::member_service_server::MemberServiceServer::new(members::MemberApi::new(
-            store.clone(),
-        )))
-        .add_service(pb::ledger_service_server::LedgerServiceServer::new(ledger::LedgerApi::new(
-            store.clone(),
-        )))
-        .add_service(pb::reward_service_server::RewardServiceServer::new(rewards::RewardApi::new(
-            store.clone(),
-        )))
-        .add_service(pb::report_service_server::ReportServiceServer::new(reports::ReportApi::new(
-            store,
-        )))
+        .add_service(pb::program_service_server::ProgramServiceServer::new(
+            programs::ProgramApi::new(store.clone()),
+        ))
+        .add_service(pb::member_service_server::MemberServiceServer::new(
+            members::MemberApi::new(store.clone()),
+        ))
+        .add_service(pb::ledger_service_server::LedgerServiceServer::new(
+            ledger::LedgerApi::new(store.clone()),
+        ))
+        .add_service(pb::reward_service_server::RewardServiceServer::new(
+            rewards::RewardApi::new(store.clone()),
+        ))
+        .add_service(pb::report_service_server::ReportServiceServer::new(
+            reports::ReportApi::new(store),
+        ))
     }
 }
 

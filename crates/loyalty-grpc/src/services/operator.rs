@@ -23,7 +23,12 @@ impl OperatorApi {
 }
 
 fn tenant_to_pb(t: loyalty_store::Tenant) -> pb::Tenant {
-    pb::Tenant { id: t.id, name: t.name, active: t.active, created_at: time_to_pb(t.created_at) }
+    pb::Tenant {
+        id: t.id,
+        name: t.name,
+        active: t.active,
+        created_at: time_to_pb(t.created_at),
+    }
 }
 
 #[tonic::async_trait]
@@ -35,7 +40,9 @@ impl pb::operator_service_server::OperatorService for OperatorApi {
         require_operator(&caller(&request)?)?;
         let pb::CreateTenantRequest { name } = request.into_inner();
         let tenant = blocking(&self.store, move |s| s.create_tenant(&name)).await?;
-        Ok(Response::new(pb::CreateTenantResponse { tenant: Some(tenant_to_pb(tenant)) }))
+        Ok(Response::new(pb::CreateTenantResponse {
+            tenant: Some(tenant_to_pb(tenant)),
+        }))
     }
 
     async fn list_tenants(
@@ -44,7 +51,9 @@ impl pb::operator_service_server::OperatorService for OperatorApi {
     ) -> Result<Response<pb::ListTenantsResponse>, Status> {
         require_operator(&caller(&request)?)?;
         let tenants = blocking(&self.store, |s| s.list_tenants()).await?;
-        Ok(Response::new(pb::ListTenantsResponse { tenants: tenants.into_iter().map(tenant_to_pb).collect() }))
+        Ok(Response::new(pb::ListTenantsResponse {
+            tenants: tenants.into_iter().map(tenant_to_pb).collect(),
+        }))
     }
 
     async fn issue_api_key(
@@ -52,18 +61,35 @@ impl pb::operator_service_server::OperatorService for OperatorApi {
         request: Request<pb::IssueApiKeyRequest>,
     ) -> Result<Response<pb::IssueApiKeyResponse>, Status> {
         require_operator(&caller(&request)?)?;
-        let pb::IssueApiKeyRequest { tenant_id, role, member_id, label } = request.into_inner();
+        let pb::IssueApiKeyRequest {
+            tenant_id,
+            role,
+            member_id,
+            label,
+        } = request.into_inner();
         let role = match pb::Role::try_from(role) {
             Ok(pb::Role::Operator) => Role::Operator,
             Ok(pb::Role::Admin) => Role::Admin,
             Ok(pb::Role::Service) => Role::Service,
             Ok(pb::Role::Member) => Role::Member,
-            _ => return Err(ApiError::field("role", "is required (ROLE_OPERATOR, ROLE_ADMIN, ROLE_SERVICE or ROLE_MEMBER)").into()),
+            _ => {
+                return Err(ApiError::field(
+                    "role",
+                    "is required (ROLE_OPERATOR, ROLE_ADMIN, ROLE_SERVICE or ROLE_MEMBER)",
+                )
+                .into());
+            }
         };
         let tenant = opt_id("tenant_id", &tenant_id)?;
         let member = opt_id("member_id", &member_id)?;
-        let key = blocking(&self.store, move |s| s.issue_api_key(tenant.as_deref(), role, member.as_deref(), &label)).await?;
-        Ok(Response::new(pb::IssueApiKeyResponse { key_id: key.id, api_key: key.key }))
+        let key = blocking(&self.store, move |s| {
+            s.issue_api_key(tenant.as_deref(), role, member.as_deref(), &label)
+        })
+        .await?;
+        Ok(Response::new(pb::IssueApiKeyResponse {
+            key_id: key.id,
+            api_key: key.key,
+        }))
     }
 
     async fn revoke_api_key(

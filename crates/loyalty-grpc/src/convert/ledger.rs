@@ -1,0 +1,349 @@
+//! Ledger, checkout and reward values between the wire and the store.
+//!
+//! Points leave normalized ("50", "12.5"), whether the store computed them or read them back,
+//! so a replayed call answers with the same strings as the first; money leaves with at least
+//! the currency's minor units ("250.00").
+
+use chrono::{DateTime, Utc};
+use loyalty_core::{BillLine, Currency, Earning, Money, RedemptionLimitReason};
+use loyalty_store::{
+    BillView, EarnOutcome, HoldView, LedgerEntryView, PointBalances, QuoteView, ReverseOutcome,
+    RewardRedemptionStatus, RewardRedemptionView,
+};
+use rust_decimal::Decimal;
+
+use super::{bill_lines, check_bill, kind_to_pb, opt_time, opt_time_to_pb, reference, time_to_pb};
+use crate::error::{ApiError, ApiResult};
+use crate::pb;
+
+/// Points on the wire.
+pub fn points_to_pb(points: Decimal) -> String {
+    points.normalize().to_string()
+}
+
+/// A money amount on the wire, with at least the currency's minor units.
+pub fn amount_to_pb(amount: Decimal, currency: Currency) -> String {
+    let mut shown = amount.normalize();
+    if shown.scale() < currency.minor_units() {
+        shown.rescale(currency.minor_units());
+    }
+    shown.to_string()
+}
+
+/// A [`Money`] on the wire (amount only; the currency travels beside it).
+pub fn money_to_pb(money: &Money) -> String {
+    amount_to_pb(money.amount(), money.currency())
+}
+
+/// A bill from the wire, in the program's currency.
+#[derive(Debug, Clone)]
+pub struct BillIn {
+    /// The reference; `None` when the request left it empty.
+    pub reference: Option<String>,
+    /// The lines, checked as a whole by `loyalty-core`.
+    pub lines: Vec<BillLine>,
+    /// When it was made; `None` = now.
+    pub at: Option<DateTime<Utc>>,
+}
+
+impl BillIn {
+    /// Parses `bill` (required) in `currency`, checking it as of `now` when it has no time.
+    pub fn parse(
+        bill: Option<&pb::Bill>,
+        currency: Currency,
+        now: DateTime<Utc>,
+    ) -> ApiResult<BillIn> {
+        let bill = bill.ok_or_else(|| ApiError::field("bill", "is required"))?;
+        let pb::Bill {
+            reference: given,
+            currency: _,
+            lines: _,
+            at,
+        } = bill;
+        let lines = bill_lines(bill, currency)?;
+        let at = opt_time("bill.at", at)?;
+        check_bill(&lines, currency, at.unwrap_or(now))?;
+        let reference = if given.trim().is_empty() {
+            None
+        } else {
+            Some(reference("bill.reference", given)?)
+        };
+        Ok(BillIn {
+            reference,
+            lines,
+            at,
+        })
+    }
+
+    /// The reference, which this call requires.
+    pub fn required_reference(&self) -> ApiResult<String> {
+        self.reference
+            .clone()
+            .ok_or_else(|| ApiError::field("bill.reference", "is required"))
+    }
+}
+
+/// A membership's balances after an operation.
+pub fn point_balances_to_pb(b: &PointBalances) -> pb::Balances {
+    pb::Balances {
+        available: points_to_pb(b.available),
+        pending: points_to_pb(b.pending),
+        held: points_to_pb(b.held),
+        debt: points_to_pb(b.debt),
+        earned: points_to_pb(b.earned),
+        redeemed: points_to_pb(b.redeemed),
+        expired: points_to_pb(b.expired),
+        reversed: points_to_pb(b.reversed),
+    }
+}
+
+/// How a quoted bill's points were computed.
+pub fn earning_to_pb(e: &Earning, earning_amount: &Money) -> pb::EarnBreakdown {
+    pb::EarnBreakdown {
+        base: points_to_pb(e.base.value()),
+        tier_bonus: points_to_pb(e.tier_bonus.value()),
+        tier_multiplier: e.tier_multiplier.value().normalize().to_string(),
+        campaign_bonuses: e
+            .campaign_bonuses
+            .iter()
+            .map(|b| pb::CampaignBonus {
+                campaign_id: b.campaign_id.to_string(),
+                name: b.name.clone(),
+                points: points_to_pb(b.points.value()),
+            })
+            .collect(),
+        cap_reduction: points_to_pb(e.cap_reduction.value()),
+        total: points_to_pb(e.total.value()),
+        earning_amount: money_to_pb(earning_amount),
+    }
+}
+
+fn limit_name(reason: RedemptionLimitReason) -> &'static str {
+    match reason {
+        RedemptionLimitReason::Balance => "balance",
+        RedemptionLimitReason::BillShare => "bill_share",
+        RedemptionLimitReason::PointsPerBill => "points_per_bill",
+        RedemptionLimitReason::BelowMinimum => "below_minimum",
+    }
+}
+
+/// A quote on the wire. A program without redemption rules quotes a maximum of zero limited by
+/// `no_redemption`.
+pub fn quote_to_pb(view: &QuoteView) -> pb::QuoteResponse {
+    let q = &view.quote;
+    let currency = q.bill_total.currency();
+    let (max_points, max_value, limited_by) = match &q.max_redeemable {
+        Some(m) => (
+            m.max_points.value(),
+            m.max_value.amount(),
+            limit_name(m.limited_by),
+        ),
+        None => (Decimal::ZERO, Decimal::ZERO, "no_redemption"),
+    };
+    let (redeem_points, redeem_value) = match &q.redemption {
+        Some(r) => (r.points.value(), r.value.amount()),
+        None => (Decimal::ZERO, Decimal::ZERO),
+    };
+    pb::QuoteResponse {
+        bill_total: money_to_pb(&q.bill_total),
+        total_discount: money_to_pb(&q.discounts.total_discount),
+        discounted_total: money_to_pb(&q.discounts.net_total),
+        max_redeemable_points: points_to_pb(max_points),
+        max_redeemable_value: amount_to_pb(max_value, currency),
+        max_redeemable_limited_by: limited_by.to_owned(),
+        redeem_points: points_to_pb(redeem_points),
+        redeem_value: amount_to_pb(redeem_value, currency),
+        to_pay: money_to_pb(&q.to_pay),
+        earning: Some(earning_to_pb(&q.earning, &q.earning_amount)),
+        referral_points: points_to_pb(q.referral_points.value()),
+        currency: currency.code().to_owned(),
+    }
+}
+
+/// An earn on the wire. `tier_multiplier` is the multiplier of the tier the bill earned at
+/// (the store's outcome does not carry it; the handler looks it up).
+pub fn earn_to_pb(o: &EarnOutcome, tier_multiplier: Decimal) -> ApiResult<pb::EarnResponse> {
+    let currency = Currency::new(&o.currency)?;
+    let breakdown = pb::EarnBreakdown {
+        base: points_to_pb(o.base),
+        tier_bonus: points_to_pb(o.tier_bonus),
+        tier_multiplier: tier_multiplier.normalize().to_string(),
+        campaign_bonuses: o
+            .campaign_bonuses
+            .iter()
+            .map(|b| pb::CampaignBonus {
+                campaign_id: b.campaign_id.clone(),
+                name: b.name.clone(),
+                points: points_to_pb(b.points),
+            })
+            .collect(),
+        cap_reduction: points_to_pb(o.cap_reduction),
+        total: points_to_pb(o.points),
+        earning_amount: amount_to_pb(o.earning_amount, currency),
+    };
+    let upgrade = o.tier_change.as_ref();
+    Ok(pb::EarnResponse {
+        points_earned: points_to_pb(o.points),
+        breakdown: Some(breakdown),
+        referral_points: points_to_pb(o.referral_points),
+        referrer_id: o.referrer_member_id.clone().unwrap_or_default(),
+        new_tier: upgrade.and_then(|t| t.to.clone()).unwrap_or_default(),
+        tier_bonus: points_to_pb(upgrade.map(|t| t.bonus).unwrap_or_default()),
+        balances: Some(point_balances_to_pb(&o.balances)),
+        entry_ids: o.entry_ids.clone(),
+    })
+}
+
+fn hold_status(status: &str) -> pb::HoldStatus {
+    match status {
+        "active" => pb::HoldStatus::Active,
+        "captured" => pb::HoldStatus::Captured,
+        "released" => pb::HoldStatus::Released,
+        "expired" => pb::HoldStatus::Expired,
+        _ => pb::HoldStatus::Unspecified,
+    }
+}
+
+/// A hold on the wire.
+pub fn hold_to_pb(h: &HoldView) -> ApiResult<pb::Hold> {
+    let currency = Currency::new(&h.currency)?;
+    Ok(pb::Hold {
+        id: h.id.clone(),
+        member_id: h.member_id.clone(),
+        program_id: h.program_id.clone(),
+        reference: h.reference.clone(),
+        points: points_to_pb(h.points),
+        value: Some(pb::Money {
+            amount: amount_to_pb(h.value, currency),
+            currency: h.currency.clone(),
+        }),
+        captured: points_to_pb(h.captured),
+        status: hold_status(&h.status) as i32,
+        expires_at: time_to_pb(h.expires_at),
+    })
+}
+
+/// What is left to pay on a held bill: its total minus the held points' value.
+pub fn hold_to_pay(h: &HoldView) -> ApiResult<String> {
+    let currency = Currency::new(&h.currency)?;
+    let left = (h.bill_total - h.value).max(Decimal::ZERO);
+    Ok(amount_to_pb(left, currency))
+}
+
+/// A reward redemption on the wire.
+pub fn redemption_to_pb(r: &RewardRedemptionView) -> ApiResult<pb::RewardRedemption> {
+    let currency = Currency::new(&r.currency)?;
+    let status = match r.status {
+        RewardRedemptionStatus::Active => pb::RedemptionStatus::Active,
+        RewardRedemptionStatus::Used => pb::RedemptionStatus::Used,
+        RewardRedemptionStatus::Expired => pb::RedemptionStatus::Expired,
+    };
+    Ok(pb::RewardRedemption {
+        id: r.id.clone(),
+        reward_id: r.reward_id.clone(),
+        reward_name: r.reward_name.clone(),
+        points: points_to_pb(r.points),
+        coupon_code: r.coupon_code.clone().unwrap_or_default(),
+        status: status as i32,
+        redeemed_at: time_to_pb(r.created_at),
+        expires_at: opt_time_to_pb(r.expires_at),
+        value: r
+            .value
+            .map(|v| amount_to_pb(v, currency))
+            .unwrap_or_default(),
+        member_id: r.member_id.clone(),
+    })
+}
+
+/// A reversal on the wire: what was taken back includes what became debt; what was forgiven
+/// (spent points under the cap-at-available policy) is reported apart.
+pub fn reverse_to_pb(o: &ReverseOutcome) -> pb::ReverseResponse {
+    let taken = |planned: Decimal, forgiven: Decimal| points_to_pb(planned - forgiven);
+    pb::ReverseResponse {
+        points_reversed: taken(o.earned.planned, o.earned.forgiven),
+        points_returned: points_to_pb(o.redeemed_returned),
+        referral_reversed: o
+            .referral
+            .as_ref()
+            .map(|r| taken(r.planned, r.forgiven))
+            .unwrap_or_else(|| "0".to_owned()),
+        debt: points_to_pb(o.earned.to_debt),
+        forgiven: points_to_pb(o.earned.forgiven),
+        balances: Some(point_balances_to_pb(&o.balances)),
+    }
+}
+
+/// A ledger entry on the wire.
+pub fn entry_to_pb(e: LedgerEntryView) -> pb::LedgerEntry {
+    pb::LedgerEntry {
+        id: e.id,
+        kind: kind_to_pb(e.kind) as i32,
+        points: points_to_pb(e.points),
+        available_delta: points_to_pb(e.d_available),
+        pending_delta: points_to_pb(e.d_pending),
+        held_delta: points_to_pb(e.d_held),
+        debt_delta: points_to_pb(e.d_debt),
+        balance_after: points_to_pb(e.balance_after),
+        member_id: e.member_id,
+        program_id: e.program_id,
+        reference: e.reference.unwrap_or_default(),
+        hold_id: e.hold_id.unwrap_or_default(),
+        campaign_id: e.campaign_id.unwrap_or_default(),
+        source_member_id: e.source_member_id.unwrap_or_default(),
+        actor: e.actor,
+        reason: e.reason.unwrap_or_default(),
+        created_at: time_to_pb(e.created_at),
+    }
+}
+
+/// One membership's bill on the wire.
+pub fn bill_to_pb(b: BillView) -> ApiResult<pb::BillSummary> {
+    let currency = Currency::new(&b.currency)?;
+    Ok(pb::BillSummary {
+        member_id: b.member_id,
+        program_id: b.program_id,
+        reference: b.reference,
+        total: amount_to_pb(b.total, currency),
+        earned: points_to_pb(b.earned),
+        earned_reversed: points_to_pb(b.earned_reversed),
+        redeemed: points_to_pb(b.redeemed),
+        redeemed_value: amount_to_pb(b.redeemed_value, currency),
+        redeemed_returned: points_to_pb(b.redeemed_returned),
+        returned: amount_to_pb(b.returned, currency),
+        referral: points_to_pb(b.referral),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn points_leave_normalized_and_money_keeps_its_minor_units() {
+        let inr = Currency::new("INR").unwrap();
+        assert_eq!(points_to_pb(Decimal::new(5000, 2)), "50");
+        assert_eq!(points_to_pb(Decimal::new(1250, 2)), "12.5");
+        assert_eq!(amount_to_pb(Decimal::from(250), inr), "250.00");
+        assert_eq!(amount_to_pb(Decimal::new(12_345, 3), inr), "12.345");
+    }
+
+    #[test]
+    fn a_bill_without_a_reference_parses_but_cannot_be_earned_on() {
+        let bill = pb::Bill {
+            reference: String::new(),
+            currency: String::new(),
+            lines: vec![pb::BillLine {
+                category: String::new(),
+                amount: "10".into(),
+            }],
+            at: String::new(),
+        };
+        let parsed = BillIn::parse(Some(&bill), Currency::new("INR").unwrap(), Utc::now()).unwrap();
+        assert!(parsed.required_reference().is_err());
+    }
+
+    #[test]
+    fn a_missing_bill_is_an_invalid_argument() {
+        assert!(BillIn::parse(None, Currency::new("INR").unwrap(), Utc::now()).is_err());
+    }
+}

@@ -1,0 +1,362 @@
+//! `loyalty.v1.LedgerService`: checkout quotes, earning, actions, adjustments and redeeming
+//! here; holds in `holds.rs`, reversals, history and expiry in `history.rs` (under `ledger/`).
+//!
+//! Calls that carry a bill load the program first, in the same blocking task, to learn its
+//! currency: the bill's amounts are parsed as money of the program's currency, so a bill in
+//! another currency is refused before the store is asked.
+
+mod history;
+mod holds;
+
+use loyalty_core::IdempotencyKey;
+use loyalty_store::{
+    ActionRequest, AdjustRequest, EarnRequest, Program, QuoteRequest, RedeemRequest, Role, Store,
+};
+use rust_decimal::Decimal;
+use tonic::{Request, Response, Status};
+
+use super::blocking;
+use crate::auth::{caller, tenant_of};
+use crate::convert::ledger::{
+    BillIn, amount_to_pb, earn_to_pb, point_balances_to_pb, points_to_pb, quote_to_pb,
+};
+use crate::convert::{decimal, id, idempotency_key, opt_points, points, reference};
+use crate::error::{ApiError, ApiResult};
+use crate::observe::count_points;
+use crate::pb;
+
+/// Who may check out (quote, earn, redeem, reserve, capture, release, reverse, actions).
+pub(crate) const CHECKOUT: &[Role] = &[Role::Service, Role::Admin];
+/// Who may adjust, expire and read a tenant's books.
+pub(crate) const ADMIN: &[Role] = &[Role::Admin];
+
+/// The ledger service.
+#[derive(Debug, Clone)]
+pub struct LedgerApi {
+    store: Store,
+}
+
+impl LedgerApi {
+    /// The service over `store`.
+    pub fn new(store: Store) -> Self {
+        LedgerApi { store }
+    }
+}
+
+/// Runs `f` on a blocking thread with the tenant's program `program_id` loaded (its currency
+/// decides how a bill's amounts parse).
+pub(crate) async fn in_program<T, F>(
+    store: &Store,
+    tenant: String,
+    program_id: String,
+    f: F,
+) -> ApiResult<T>
+where
+    T: Send + 'static,
+    F: FnOnce(&Store, &Program) -> ApiResult<T> + Send + 'static,
+{
+    in_store(store, move |s| {
+        let program = s.get_program(&tenant, &program_id)?;
+        f(s, &program)
+    })
+    .await
+}
+
+/// [`blocking`] for work that also converts values, and so fails with an [`ApiError`].
+pub(crate) async fn in_store<T, F>(store: &Store, f: F) -> ApiResult<T>
+where
+    T: Send + 'static,
+    F: FnOnce(&Store) -> ApiResult<T> + Send + 'static,
+{
+    blocking(store, move |s| Ok(f(s))).await?
+}
+
+/// The idempotency key, member id and program id every point-changing call starts with.
+fn keyed(
+    key: &str,
+    member_id: &str,
+    program_id: &str,
+) -> ApiResult<(IdempotencyKey, String, String)> {
+    Ok((
+        idempotency_key(key)?,
+        id("member_id", member_id)?,
+        id("program_id", program_id)?,
+    ))
+}
+
+/// The multiplier of the tier a bill earned at: the tier held before the bill (the one it
+/// upgraded from, or the one still held).
+fn earned_at_multiplier(
+    s: &Store,
+    tenant: &str,
+    program: &Program,
+    outcome: &loyalty_store::EarnOutcome,
+    member_id: &str,
+) -> ApiResult<Decimal> {
+    let tier = match &outcome.tier_change {
+        Some(change) => change.from.clone(),
+        None => s.get_membership(tenant, member_id, &program.id)?.tier,
+    };
+    Ok(tier
+        .and_then(|name| {
+            program
+                .rules
+                .tiers
+                .find(&name)
+                .map(|t| t.multiplier.value())
+        })
+        .unwrap_or(Decimal::ONE))
+}
+
+#[tonic::async_trait]
+impl pb::ledger_service_server::LedgerService for LedgerApi {
+    async fn quote(
+        &self,
+        request: Request<pb::QuoteRequest>,
+    ) -> Result<Response<pb::QuoteResponse>, Status> {
+        let tenant = tenant_of(&caller(&request)?, CHECKOUT)?;
+        let pb::QuoteRequest {
+            member_id,
+            program_id,
+            bill,
+            points_to_redeem,
+        } = request.into_inner();
+        let member_id = id("member_id", &member_id)?;
+        let program_id = id("program_id", &program_id)?;
+        let requested_points = opt_points("points_to_redeem", &points_to_redeem)?;
+        let view = in_program(
+            &self.store,
+            tenant.clone(),
+            program_id.clone(),
+            move |s, p| {
+                let bill = BillIn::parse(bill.as_ref(), p.rules.currency, s.now())?;
+                let request = QuoteRequest {
+                    member_id,
+                    program_id,
+                    reference: bill.reference,
+                    lines: bill.lines,
+                    at: bill.at,
+                    requested_points,
+                };
+                Ok(s.quote(&tenant, request)?)
+            },
+        )
+        .await?;
+        Ok(Response::new(quote_to_pb(&view)))
+    }
+
+    async fn earn(
+        &self,
+        request: Request<pb::EarnRequest>,
+    ) -> Result<Response<pb::EarnResponse>, Status> {
+        let who = caller(&request)?;
+        let tenant = tenant_of(&who, CHECKOUT)?;
+        let pb::EarnRequest {
+            idempotency_key,
+            member_id,
+            program_id,
+            bill,
+        } = request.into_inner();
+        let (idempotency_key, member_id, program_id) =
+            keyed(&idempotency_key, &member_id, &program_id)?;
+        let response = in_program(
+            &self.store,
+            tenant.clone(),
+            program_id.clone(),
+            move |s, p| {
+                let bill = BillIn::parse(bill.as_ref(), p.rules.currency, s.now())?;
+                let request = EarnRequest {
+                    idempotency_key,
+                    member_id: member_id.clone(),
+                    program_id,
+                    reference: bill.required_reference()?,
+                    lines: bill.lines,
+                    at: bill.at,
+                    actor: who.key_id,
+                };
+                let outcome = s.earn(&tenant, request)?;
+                let multiplier = earned_at_multiplier(s, &tenant, p, &outcome, &member_id)?;
+                count_points("earned", outcome.points + outcome.referral_points);
+                earn_to_pb(&outcome, multiplier)
+            },
+        )
+        .await?;
+        Ok(Response::new(response))
+    }
+
+    async fn award_action(
+        &self,
+        request: Request<pb::AwardActionRequest>,
+    ) -> Result<Response<pb::AwardActionResponse>, Status> {
+        let who = caller(&request)?;
+        let tenant = tenant_of(&who, CHECKOUT)?;
+        let pb::AwardActionRequest {
+            idempotency_key,
+            member_id,
+            program_id,
+            action,
+            reference: given,
+        } = request.into_inner();
+        let (idempotency_key, member_id, program_id) =
+            keyed(&idempotency_key, &member_id, &program_id)?;
+        let action = action.trim().to_owned();
+        if action.is_empty() {
+            return Err(ApiError::field(
+                "action",
+                "is required (the action's name, e.g. \"feedback\")",
+            )
+            .into());
+        }
+        let reference = if given.trim().is_empty() {
+            None
+        } else {
+            Some(reference("reference", &given)?)
+        };
+        let request = ActionRequest {
+            idempotency_key,
+            member_id,
+            program_id,
+            action,
+            reference,
+            actor: who.key_id,
+        };
+        let outcome = blocking(&self.store, move |s| s.award_action(&tenant, request)).await?;
+        count_points("earned", outcome.points);
+        Ok(Response::new(pb::AwardActionResponse {
+            points: points_to_pb(outcome.points),
+            balances: Some(point_balances_to_pb(&outcome.balances)),
+            entry_id: outcome.entry_id.unwrap_or_default(),
+        }))
+    }
+
+    async fn adjust(
+        &self,
+        request: Request<pb::AdjustRequest>,
+    ) -> Result<Response<pb::AdjustResponse>, Status> {
+        let who = caller(&request)?;
+        let tenant = tenant_of(&who, ADMIN)?;
+        let pb::AdjustRequest {
+            idempotency_key,
+            member_id,
+            program_id,
+            points: signed,
+            reason,
+        } = request.into_inner();
+        let (idempotency_key, member_id, program_id) =
+            keyed(&idempotency_key, &member_id, &program_id)?;
+        let change = decimal("points", &signed)?;
+        // Its size must be a valid quantity of points (not too large, not too precise).
+        points("points", &change.abs().to_string())?;
+        let request = AdjustRequest {
+            idempotency_key,
+            member_id,
+            program_id,
+            points: change,
+            reason,
+            actor: who.key_id,
+        };
+        let outcome = blocking(&self.store, move |s| s.adjust(&tenant, request)).await?;
+        Ok(Response::new(pb::AdjustResponse {
+            balances: Some(point_balances_to_pb(&outcome.balances)),
+            entry_id: outcome.entry_id,
+        }))
+    }
+
+    async fn redeem(
+        &self,
+        request: Request<pb::RedeemRequest>,
+    ) -> Result<Response<pb::RedeemResponse>, Status> {
+        let who = caller(&request)?;
+        let tenant = tenant_of(&who, CHECKOUT)?;
+        let pb::RedeemRequest {
+            idempotency_key,
+            member_id,
+            program_id,
+            bill,
+            points: wanted,
+        } = request.into_inner();
+        let (idempotency_key, member_id, program_id) =
+            keyed(&idempotency_key, &member_id, &program_id)?;
+        let points = points("points", &wanted)?;
+        let (outcome, currency) = in_program(
+            &self.store,
+            tenant.clone(),
+            program_id.clone(),
+            move |s, p| {
+                let bill = BillIn::parse(bill.as_ref(), p.rules.currency, s.now())?;
+                let request = RedeemRequest {
+                    idempotency_key,
+                    member_id,
+                    program_id,
+                    reference: bill.required_reference()?,
+                    lines: bill.lines,
+                    at: bill.at,
+                    points,
+                    actor: who.key_id,
+                };
+                Ok((s.redeem(&tenant, request)?, p.rules.currency))
+            },
+        )
+        .await?;
+        count_points("redeemed", outcome.points);
+        Ok(Response::new(pb::RedeemResponse {
+            points: points_to_pb(outcome.points),
+            value: Some(pb::Money {
+                amount: amount_to_pb(outcome.value, currency),
+                currency: outcome.currency,
+            }),
+            to_pay: amount_to_pb(outcome.to_pay, currency),
+            balances: Some(point_balances_to_pb(&outcome.balances)),
+            entry_id: outcome.entry_id,
+        }))
+    }
+
+    async fn reserve(
+        &self,
+        request: Request<pb::ReserveRequest>,
+    ) -> Result<Response<pb::ReserveResponse>, Status> {
+        holds::reserve(&self.store, request).await
+    }
+
+    async fn capture(
+        &self,
+        request: Request<pb::CaptureRequest>,
+    ) -> Result<Response<pb::CaptureResponse>, Status> {
+        holds::capture(&self.store, request).await
+    }
+
+    async fn release(
+        &self,
+        request: Request<pb::ReleaseRequest>,
+    ) -> Result<Response<pb::ReleaseResponse>, Status> {
+        holds::release(&self.store, request).await
+    }
+
+    async fn reverse(
+        &self,
+        request: Request<pb::ReverseRequest>,
+    ) -> Result<Response<pb::ReverseResponse>, Status> {
+        history::reverse(&self.store, request).await
+    }
+
+    async fn list_transactions(
+        &self,
+        request: Request<pb::ListTransactionsRequest>,
+    ) -> Result<Response<pb::ListTransactionsResponse>, Status> {
+        history::list_transactions(&self.store, request).await
+    }
+
+    async fn get_bill(
+        &self,
+        request: Request<pb::GetBillRequest>,
+    ) -> Result<Response<pb::GetBillResponse>, Status> {
+        history::get_bill(&self.store, request).await
+    }
+
+    async fn expire_points(
+        &self,
+        request: Request<pb::ExpirePointsRequest>,
+    ) -> Result<Response<pb::ExpirePointsResponse>, Status> {
+        history::expire_points(&self.store, request).await
+    }
+}

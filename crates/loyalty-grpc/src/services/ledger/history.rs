@@ -1,0 +1,141 @@
+//! Reversals of cancelled or returned bills, transaction history, bill summaries, and expiry
+//! on demand.
+
+use loyalty_store::{HistoryFilter, ReverseRequest, Role, Store};
+use tonic::{Request, Response, Status};
+
+use super::{ADMIN, CHECKOUT, in_store, keyed};
+use crate::auth::{caller, tenant_for_member, tenant_of};
+use crate::convert::ledger::{bill_to_pb, entry_to_pb, points_to_pb, reverse_to_pb};
+use crate::convert::{kind_from_pb, opt_decimal, opt_id, opt_time, page_size, reference};
+use crate::error::ApiResult;
+use crate::observe::count_points;
+use crate::pb;
+use crate::services::blocking;
+
+/// Who may read one member's history: the tenant's admins and services, and the member.
+const HISTORY_READERS: &[Role] = &[Role::Admin, Role::Service, Role::Member];
+
+/// Memberships settled per store call of [`expire_points`]; it calls again while a call fills
+/// its batch, at most [`EXPIRY_ROUNDS`] times (the periodic sweep finishes the rest).
+const EXPIRY_BATCH: u32 = 1000;
+const EXPIRY_ROUNDS: u32 = 100;
+
+pub(super) async fn reverse(
+    store: &Store,
+    request: Request<pb::ReverseRequest>,
+) -> Result<Response<pb::ReverseResponse>, Status> {
+    let who = caller(&request)?;
+    let tenant = tenant_of(&who, CHECKOUT)?;
+    let pb::ReverseRequest {
+        idempotency_key,
+        member_id,
+        program_id,
+        reference: given,
+        amount,
+        reason,
+    } = request.into_inner();
+    let (idempotency_key, member_id, program_id) =
+        keyed(&idempotency_key, &member_id, &program_id)?;
+    let request = ReverseRequest {
+        idempotency_key,
+        member_id,
+        program_id,
+        reference: reference("reference", &given)?,
+        amount: opt_decimal("amount", &amount)?,
+        reason: Some(reason).filter(|r| !r.trim().is_empty()),
+        actor: who.key_id,
+    };
+    let outcome = blocking(store, move |s| s.reverse(&tenant, request)).await?;
+    Ok(Response::new(reverse_to_pb(&outcome)))
+}
+
+pub(super) async fn list_transactions(
+    store: &Store,
+    request: Request<pb::ListTransactionsRequest>,
+) -> Result<Response<pb::ListTransactionsResponse>, Status> {
+    let who = caller(&request)?;
+    let pb::ListTransactionsRequest {
+        member_id,
+        program_id,
+        kinds,
+        from,
+        to,
+        reference: given,
+        page_size: size,
+        page_token,
+    } = request.into_inner();
+    let member_id = opt_id("member_id", &member_id)?;
+    // The whole tenant's history is for its admins and services; a member key must name itself.
+    let tenant = match &member_id {
+        Some(member) => tenant_for_member(&who, member, HISTORY_READERS)?,
+        None => tenant_of(&who, CHECKOUT)?,
+    };
+    let filter = HistoryFilter {
+        member_id,
+        program_id: opt_id("program_id", &program_id)?,
+        kinds: kinds
+            .into_iter()
+            .map(kind_from_pb)
+            .collect::<ApiResult<_>>()?,
+        from: opt_time("from", &from)?,
+        to: opt_time("to", &to)?,
+        reference: if given.trim().is_empty() {
+            None
+        } else {
+            Some(reference("reference", &given)?)
+        },
+    };
+    let cursor = Some(page_token.trim().to_owned()).filter(|t| !t.is_empty());
+    let limit = page_size(size);
+    let page = blocking(store, move |s| {
+        s.history(&tenant, filter, cursor.as_deref(), limit)
+    })
+    .await?;
+    Ok(Response::new(pb::ListTransactionsResponse {
+        entries: page.items.into_iter().map(entry_to_pb).collect(),
+        next_page_token: page.next_cursor.unwrap_or_default(),
+    }))
+}
+
+pub(super) async fn get_bill(
+    store: &Store,
+    request: Request<pb::GetBillRequest>,
+) -> Result<Response<pb::GetBillResponse>, Status> {
+    let tenant = tenant_of(&caller(&request)?, ADMIN)?;
+    let pb::GetBillRequest { reference: given } = request.into_inner();
+    let reference = reference("reference", &given)?;
+    let bills = blocking(store, move |s| s.bill_summary(&tenant, &reference)).await?;
+    Ok(Response::new(pb::GetBillResponse {
+        bills: bills
+            .into_iter()
+            .map(bill_to_pb)
+            .collect::<ApiResult<_>>()?,
+    }))
+}
+
+pub(super) async fn expire_points(
+    store: &Store,
+    request: Request<pb::ExpirePointsRequest>,
+) -> Result<Response<pb::ExpirePointsResponse>, Status> {
+    let tenant = tenant_of(&caller(&request)?, ADMIN)?;
+    let pb::ExpirePointsRequest {} = request.into_inner();
+    let (memberships, points) = in_store(store, move |s| {
+        let (mut memberships, mut points) = (0u64, rust_decimal::Decimal::ZERO);
+        for _ in 0..EXPIRY_ROUNDS {
+            let report = s.expire_due(Some(&tenant), EXPIRY_BATCH)?;
+            memberships += u64::from(report.memberships);
+            points += report.points_expired;
+            if report.memberships < EXPIRY_BATCH {
+                break;
+            }
+        }
+        Ok((memberships, points))
+    })
+    .await?;
+    count_points("expired", points);
+    Ok(Response::new(pb::ExpirePointsResponse {
+        memberships,
+        points_expired: points_to_pb(points),
+    }))
+}

@@ -1,0 +1,127 @@
+//! Holds ("miles plus cash"): reserve points at checkout, then capture them when the payment
+//! succeeds or release them when it fails.
+//!
+//! The store's hold outcome carries no balances, so capture and release read the membership's
+//! balances after resolving the hold; a replayed call (same idempotency key) returns the
+//! original hold and the balances as they are now.
+
+use loyalty_store::{CaptureRequest, HoldView, ReleaseRequest, ReserveRequest, Store};
+use tonic::{Request, Response, Status};
+
+use super::{CHECKOUT, in_program, in_store, keyed};
+use crate::auth::{caller, tenant_of};
+use crate::convert::ledger::{BillIn, hold_to_pay, hold_to_pb};
+use crate::convert::{id, idempotency_key, opt_points, points};
+use crate::error::ApiResult;
+use crate::observe::count_points;
+use crate::pb;
+
+/// A hold's time-to-live when the request leaves it at 0: fifteen minutes.
+const DEFAULT_TTL_SECONDS: u32 = 900;
+
+/// The hold and the balances of its membership now.
+fn with_balances(s: &Store, tenant: &str, hold: HoldView) -> ApiResult<(HoldView, pb::Balances)> {
+    let membership = s.get_membership(tenant, &hold.member_id, &hold.program_id)?;
+    Ok((hold, crate::convert::balances_to_pb(&membership.balances)))
+}
+
+pub(super) async fn reserve(
+    store: &Store,
+    request: Request<pb::ReserveRequest>,
+) -> Result<Response<pb::ReserveResponse>, Status> {
+    let who = caller(&request)?;
+    let tenant = tenant_of(&who, CHECKOUT)?;
+    let pb::ReserveRequest {
+        idempotency_key,
+        member_id,
+        program_id,
+        bill,
+        points: wanted,
+        ttl_seconds,
+    } = request.into_inner();
+    let (idempotency_key, member_id, program_id) =
+        keyed(&idempotency_key, &member_id, &program_id)?;
+    let points = points("points", &wanted)?;
+    let ttl_seconds = if ttl_seconds == 0 {
+        DEFAULT_TTL_SECONDS
+    } else {
+        ttl_seconds
+    };
+    let (hold, balances) = in_program(store, tenant.clone(), program_id.clone(), move |s, p| {
+        let bill = BillIn::parse(bill.as_ref(), p.rules.currency, s.now())?;
+        let request = ReserveRequest {
+            idempotency_key,
+            member_id,
+            program_id,
+            reference: bill.required_reference()?,
+            lines: bill.lines,
+            at: bill.at,
+            points,
+            ttl_seconds,
+            actor: who.key_id,
+        };
+        let hold = s.reserve(&tenant, request)?;
+        with_balances(s, &tenant, hold)
+    })
+    .await?;
+    Ok(Response::new(pb::ReserveResponse {
+        to_pay: hold_to_pay(&hold)?,
+        hold: Some(hold_to_pb(&hold)?),
+        balances: Some(balances),
+    }))
+}
+
+pub(super) async fn capture(
+    store: &Store,
+    request: Request<pb::CaptureRequest>,
+) -> Result<Response<pb::CaptureResponse>, Status> {
+    let who = caller(&request)?;
+    let tenant = tenant_of(&who, CHECKOUT)?;
+    let pb::CaptureRequest {
+        idempotency_key: key,
+        hold_id,
+        points: wanted,
+    } = request.into_inner();
+    let request = CaptureRequest {
+        idempotency_key: idempotency_key(&key)?,
+        hold_id: id("hold_id", &hold_id)?,
+        points: opt_points("points", &wanted)?,
+        actor: who.key_id,
+    };
+    let (hold, balances) = in_store(store, move |s| {
+        let hold = s.capture(&tenant, request)?;
+        with_balances(s, &tenant, hold)
+    })
+    .await?;
+    count_points("redeemed", hold.captured);
+    Ok(Response::new(pb::CaptureResponse {
+        hold: Some(hold_to_pb(&hold)?),
+        balances: Some(balances),
+    }))
+}
+
+pub(super) async fn release(
+    store: &Store,
+    request: Request<pb::ReleaseRequest>,
+) -> Result<Response<pb::ReleaseResponse>, Status> {
+    let who = caller(&request)?;
+    let tenant = tenant_of(&who, CHECKOUT)?;
+    let pb::ReleaseRequest {
+        idempotency_key: key,
+        hold_id,
+    } = request.into_inner();
+    let request = ReleaseRequest {
+        idempotency_key: idempotency_key(&key)?,
+        hold_id: id("hold_id", &hold_id)?,
+        actor: who.key_id,
+    };
+    let (hold, balances) = in_store(store, move |s| {
+        let hold = s.release(&tenant, request)?;
+        with_balances(s, &tenant, hold)
+    })
+    .await?;
+    Ok(Response::new(pb::ReleaseResponse {
+        hold: Some(hold_to_pb(&hold)?),
+        balances: Some(balances),
+    }))
+}

@@ -1,0 +1,131 @@
+//! `loyalty.v1.RewardService`: redeeming catalog rewards (coupons, donations, items), a
+//! member's redemption history, and using a coupon at checkout.
+//!
+//! A member credential may redeem and list for itself only; services and admins for any
+//! member of their tenant. Marking a coupon used is the till's job (service or admin).
+
+use loyalty_store::{RewardRequest, Role, Store};
+use tonic::{Request, Response, Status};
+
+use super::blocking;
+use crate::auth::{caller, tenant_for_member, tenant_of};
+use crate::convert::ledger::redemption_to_pb;
+use crate::convert::{id, idempotency_key, opt_id, page_size};
+use crate::error::{ApiError, ApiResult};
+use crate::observe::count_points;
+use crate::pb;
+
+/// Who may redeem a reward or list redemptions (a member only its own).
+const REDEEMERS: &[Role] = &[Role::Service, Role::Admin, Role::Member];
+/// Who may mark a coupon used.
+const TILLS: &[Role] = &[Role::Service, Role::Admin];
+
+/// The longest coupon code accepted as typed (16 characters plus separators).
+const MAX_CODE_LEN: usize = 64;
+
+/// The reward service.
+#[derive(Debug, Clone)]
+pub struct RewardApi {
+    store: Store,
+}
+
+impl RewardApi {
+    /// The service over `store`.
+    pub fn new(store: Store) -> Self {
+        RewardApi { store }
+    }
+}
+
+fn coupon_code(value: &str) -> ApiResult<String> {
+    let code = value.trim();
+    if code.is_empty() {
+        return Err(ApiError::field("coupon_code", "is required"));
+    }
+    if code.len() > MAX_CODE_LEN
+        || !code
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == ' ')
+    {
+        return Err(ApiError::field("coupon_code", "is not a coupon code"));
+    }
+    Ok(code.to_owned())
+}
+
+#[tonic::async_trait]
+impl pb::reward_service_server::RewardService for RewardApi {
+    async fn redeem_reward(
+        &self,
+        request: Request<pb::RedeemRewardRequest>,
+    ) -> Result<Response<pb::RedeemRewardResponse>, Status> {
+        let who = caller(&request)?;
+        let pb::RedeemRewardRequest {
+            idempotency_key: key,
+            member_id,
+            program_id,
+            reward_id,
+        } = request.into_inner();
+        let member_id = id("member_id", &member_id)?;
+        let tenant = tenant_for_member(&who, &member_id, REDEEMERS)?;
+        let request = RewardRequest {
+            idempotency_key: idempotency_key(&key)?,
+            member_id,
+            program_id: id("program_id", &program_id)?,
+            reward_id: id("reward_id", &reward_id)?,
+            actor: who.key_id,
+        };
+        let redemption = blocking(&self.store, move |s| s.redeem_reward(&tenant, request)).await?;
+        count_points("redeemed", redemption.points);
+        Ok(Response::new(pb::RedeemRewardResponse {
+            redemption: Some(redemption_to_pb(&redemption)?),
+        }))
+    }
+
+    async fn list_reward_redemptions(
+        &self,
+        request: Request<pb::ListRewardRedemptionsRequest>,
+    ) -> Result<Response<pb::ListRewardRedemptionsResponse>, Status> {
+        let who = caller(&request)?;
+        let pb::ListRewardRedemptionsRequest {
+            member_id,
+            program_id,
+            page_size: size,
+            page_token,
+        } = request.into_inner();
+        let member_id = id("member_id", &member_id)?;
+        let tenant = tenant_for_member(&who, &member_id, REDEEMERS)?;
+        let program_id = opt_id("program_id", &program_id)?;
+        let cursor = opt_id("page_token", &page_token)?;
+        let limit = page_size(size);
+        let page = blocking(&self.store, move |s| {
+            s.list_reward_redemptions(
+                &tenant,
+                &member_id,
+                program_id.as_deref(),
+                cursor.as_deref(),
+                limit,
+            )
+        })
+        .await?;
+        Ok(Response::new(pb::ListRewardRedemptionsResponse {
+            redemptions: page
+                .items
+                .iter()
+                .map(redemption_to_pb)
+                .collect::<ApiResult<_>>()?,
+            next_page_token: page.next_cursor.unwrap_or_default(),
+        }))
+    }
+
+    async fn mark_coupon_used(
+        &self,
+        request: Request<pb::MarkCouponUsedRequest>,
+    ) -> Result<Response<pb::MarkCouponUsedResponse>, Status> {
+        let tenant = tenant_of(&caller(&request)?, TILLS)?;
+        let pb::MarkCouponUsedRequest { coupon_code: code } = request.into_inner();
+        let code = coupon_code(&code)?;
+        let redemption = blocking(&self.store, move |s| s.mark_coupon_used(&tenant, &code)).await?;
+        Ok(Response::new(pb::MarkCouponUsedResponse {
+            redemption: Some(redemption_to_pb(&redemption)?),
+        }))
+    }
+}
