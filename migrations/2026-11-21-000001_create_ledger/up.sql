@@ -202,6 +202,7 @@ CREATE TABLE holds (
     points BIGINT NOT NULL CHECK (points > 0),
     value BIGINT NOT NULL CHECK (value >= 0),
     bill_total BIGINT NOT NULL,
+    to_pay BIGINT NOT NULL CHECK (to_pay >= 0),
     captured BIGINT NOT NULL DEFAULT 0 CHECK (captured >= 0 AND captured <= points),
     status TEXT NOT NULL CHECK (status IN ('active', 'captured', 'released', 'expired')),
     expires_at TIMESTAMP NOT NULL,

@@ -75,6 +75,7 @@ diesel::table! {
         points -> BigInt,
         value -> BigInt,
         bill_total -> BigInt,
+        to_pay -> BigInt,
         captured -> BigInt,
         status -> Text,
         expires_at -> Timestamp,

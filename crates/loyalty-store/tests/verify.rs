@@ -113,6 +113,7 @@ on_both_backends! {
                     points: 100_000,
                     value: 0,
                     bill_total: 0,
+                    to_pay: 0,
                     captured: 40_000,
                     status: "active".into(),
                     expires_at: now,

@@ -160,14 +160,13 @@ pub fn quote_to_pb(view: &QuoteView) -> pb::QuoteResponse {
     }
 }
 
-/// An earn on the wire. `tier_multiplier` is the multiplier of the tier the bill earned at
-/// (the store's outcome does not carry it; the handler looks it up).
-pub fn earn_to_pb(o: &EarnOutcome, tier_multiplier: Decimal) -> ApiResult<pb::EarnResponse> {
+/// An earn on the wire.
+pub fn earn_to_pb(o: &EarnOutcome) -> ApiResult<pb::EarnResponse> {
     let currency = Currency::new(&o.currency)?;
     let breakdown = pb::EarnBreakdown {
         base: points_to_pb(o.base),
         tier_bonus: points_to_pb(o.tier_bonus),
-        tier_multiplier: tier_multiplier.normalize().to_string(),
+        tier_multiplier: o.tier_multiplier.normalize().to_string(),
         campaign_bonuses: o
             .campaign_bonuses
             .iter()
@@ -223,11 +222,11 @@ pub fn hold_to_pb(h: &HoldView) -> ApiResult<pb::Hold> {
     })
 }
 
-/// What is left to pay on a held bill: its total minus the held points' value.
+/// What is left to pay by card on a held bill (after discounts, earlier redemptions and the
+/// held points).
 pub fn hold_to_pay(h: &HoldView) -> ApiResult<String> {
     let currency = Currency::new(&h.currency)?;
-    let left = (h.bill_total - h.value).max(Decimal::ZERO);
-    Ok(amount_to_pb(left, currency))
+    Ok(amount_to_pb(h.to_pay, currency))
 }
 
 /// A reward redemption on the wire.

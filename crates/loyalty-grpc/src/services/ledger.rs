@@ -12,7 +12,6 @@ use loyalty_core::IdempotencyKey;
 use loyalty_store::{
     ActionRequest, AdjustRequest, EarnRequest, Program, QuoteRequest, RedeemRequest, Role, Store,
 };
-use rust_decimal::Decimal;
 use tonic::{Request, Response, Status};
 
 use super::blocking;
@@ -84,30 +83,6 @@ fn keyed(
     ))
 }
 
-/// The multiplier of the tier a bill earned at: the tier held before the bill (the one it
-/// upgraded from, or the one still held).
-fn earned_at_multiplier(
-    s: &Store,
-    tenant: &str,
-    program: &Program,
-    outcome: &loyalty_store::EarnOutcome,
-    member_id: &str,
-) -> ApiResult<Decimal> {
-    let tier = match &outcome.tier_change {
-        Some(change) => change.from.clone(),
-        None => s.get_membership(tenant, member_id, &program.id)?.tier,
-    };
-    Ok(tier
-        .and_then(|name| {
-            program
-                .rules
-                .tiers
-                .find(&name)
-                .map(|t| t.multiplier.value())
-        })
-        .unwrap_or(Decimal::ONE))
-}
-
 #[tonic::async_trait]
 impl pb::ledger_service_server::LedgerService for LedgerApi {
     async fn quote(
@@ -175,9 +150,8 @@ impl pb::ledger_service_server::LedgerService for LedgerApi {
                     actor: who.key_id,
                 };
                 let outcome = s.earn(&tenant, request)?;
-                let multiplier = earned_at_multiplier(s, &tenant, p, &outcome, &member_id)?;
                 count_points("earned", outcome.points + outcome.referral_points);
-                earn_to_pb(&outcome, multiplier)
+                earn_to_pb(&outcome)
             },
         )
         .await?;

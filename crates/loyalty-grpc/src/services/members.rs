@@ -63,10 +63,8 @@ fn program_ids(values: &[String]) -> ApiResult<Vec<String>> {
 
 #[tonic::async_trait]
 impl pb::member_service_server::MemberService for MemberApi {
-    /// Enrolls the member, then joins the requested programs in order. The programs are checked
-    /// to exist first, so a bad program id enrolls nobody. Enrolment and the joins are separate
-    /// transactions: should a join still fail afterwards (the database going away), the member
-    /// stays enrolled, the error is returned, and the caller finishes with `JoinProgram`.
+    /// Enrolls the member and joins the requested programs in one transaction: a bad program
+    /// id enrolls nobody.
     async fn enroll_member(
         &self,
         request: Request<pb::EnrollMemberRequest>,
@@ -92,15 +90,7 @@ impl pb::member_service_server::MemberService for MemberApi {
         };
         let programs = program_ids(&programs)?;
         let (member, memberships) = blocking(&self.store, move |s| {
-            for program_id in &programs {
-                s.get_program(&tenant, program_id)?;
-            }
-            let member = s.enroll_member(&tenant, new)?;
-            let memberships = programs
-                .iter()
-                .map(|program_id| s.join_program(&tenant, &member.id, program_id))
-                .collect::<Result<Vec<_>, _>>()?;
-            Ok((member, memberships))
+            s.enroll_member_in(&tenant, new, &programs)
         })
         .await?;
         Ok(Response::new(pb::EnrollMemberResponse {

@@ -71,6 +71,7 @@ pub struct HoldRow {
     pub points: i64,
     pub value: i64,
     pub bill_total: i64,
+    pub to_pay: i64,
     pub captured: i64,
     pub status: String,
     pub expires_at: NaiveDateTime,

@@ -93,6 +93,8 @@ pub struct EarnOutcome {
     pub base: Decimal,
     /// What the member's tier multiplier added.
     pub tier_bonus: Decimal,
+    /// The tier multiplier the bill earned at.
+    pub tier_multiplier: Decimal,
     /// The campaigns that applied, in application order.
     pub campaign_bonuses: Vec<CampaignAward>,
     /// What the earn cap per bill took away.
@@ -293,6 +295,7 @@ fn earn_in(
         points: e.total.value(),
         base: e.base.value(),
         tier_bonus: e.tier_bonus.value(),
+        tier_multiplier: e.tier_multiplier.value(),
         campaign_bonuses,
         cap_reduction: e.cap_reduction.value(),
         earning_amount: earned.earning_amount.amount(),

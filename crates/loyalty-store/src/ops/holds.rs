@@ -105,6 +105,9 @@ pub struct HoldView {
     pub currency: String,
     /// The gross bill total.
     pub bill_total: Decimal,
+    /// What is left to pay by card once the held points are captured (after discounts and
+    /// earlier redemptions on the bill).
+    pub to_pay: Decimal,
     /// When the hold stops being capturable and is released by the expiry sweep.
     pub expires_at: DateTime<Utc>,
     /// When the points were reserved.
@@ -126,6 +129,7 @@ pub(crate) fn hold_view(row: &HoldRow, membership: &MembershipRow, currency: Cur
         value: from_db(row.value),
         currency: currency.code().to_owned(),
         bill_total: from_db(row.bill_total),
+        to_pay: from_db(row.to_pay),
         expires_at: from_db_time(row.expires_at),
         created_at: from_db_time(row.created_at),
         resolved_at: row.resolved_at.map(from_db_time),
@@ -188,7 +192,7 @@ impl Store {
             let mut acct = Account::lock(conn, tenant, &spender.membership.id, now)?;
             acct.settle(conn)?;
             let on_bill = already_on_bill(conn, &acct.row.id, &reference, rules.currency)?;
-            let (redemption, _) =
+            let (redemption, quote) =
                 check_redemption(rules, &bill, acct.balances.available, on_bill, req.points)?;
             let row = HoldRow {
                 id: new_id(),
@@ -198,6 +202,7 @@ impl Store {
                 points: crate::amounts::points_to_db(redemption.points)?,
                 value: money_to_db(&redemption.value)?,
                 bill_total: money_to_db(&bill.total())?,
+                to_pay: money_to_db(&quote.to_pay)?,
                 captured: 0,
                 status: HoldStatus::Active.as_str().to_owned(),
                 expires_at: to_db_time(now + Duration::seconds(i64::from(req.ttl_seconds))),

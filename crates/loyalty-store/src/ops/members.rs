@@ -237,6 +237,18 @@ impl Store {
     /// Enrolls a member (issues the card). The referrer, if given, must be a member of the
     /// same tenant.
     pub fn enroll_member(&self, tenant: &str, new: NewMember) -> StoreResult<Member> {
+        self.enroll_member_in(tenant, new, &[])
+            .map(|(member, _)| member)
+    }
+
+    /// Enrolls a member and joins the given programs, all in one transaction: either the
+    /// member exists with every membership, or nothing was written.
+    pub fn enroll_member_in(
+        &self,
+        tenant: &str,
+        new: NewMember,
+        program_ids: &[String],
+    ) -> StoreResult<(Member, Vec<Membership>)> {
         let now = to_db_time(self.now());
         let row = MemberRow {
             id: new_id(),
@@ -251,7 +263,7 @@ impl Store {
             created_at: now,
             updated_at: now,
         };
-        self.write(|conn| {
+        let memberships = self.write(|conn| {
             crate::ops::tenants::require_tenant(conn, tenant)?;
             if let Some(referrer) = &row.referrer_id {
                 load_member(conn, tenant, referrer)?;
@@ -260,9 +272,12 @@ impl Store {
                 .values(&row)
                 .execute(conn)
                 .map_err(|e| unique_violation(e.into(), &row.card_number, &row.customer_id))?;
-            Ok(())
+            program_ids
+                .iter()
+                .map(|program| insert_membership(conn, tenant, &row.id, program, now))
+                .collect::<StoreResult<Vec<_>>>()
         })?;
-        Ok(row.into())
+        Ok((row.into(), memberships))
     }
 
     /// Updates a member's details or replaces the card.
@@ -435,40 +450,7 @@ impl Store {
         self.write(|conn| {
             let member = load_member(conn, tenant, member_id)?;
             require_active(&member)?;
-            load_program(conn, tenant, program_id)?;
-            let row = MembershipRow {
-                id: new_id(),
-                tenant_id: tenant.to_owned(),
-                member_id: member_id.to_owned(),
-                program_id: program_id.to_owned(),
-                available: 0,
-                pending: 0,
-                held: 0,
-                debt: 0,
-                earned: 0,
-                redeemed: 0,
-                expired: 0,
-                reversed: 0,
-                tier: None,
-                best_tier_rank: None,
-                version: 0,
-                joined_at: now,
-                updated_at: now,
-            };
-            diesel::insert_into(memberships::table)
-                .values(&row)
-                .execute(conn)
-                .map_err(|e| {
-                    let e = StoreError::from(e);
-                    if e.is_unique_violation() {
-                        StoreError::AlreadyExists(format!(
-                            "member {member_id} already joined program {program_id}"
-                        ))
-                    } else {
-                        e
-                    }
-                })?;
-            Membership::try_from(row)
+            insert_membership(conn, tenant, member_id, program_id, now)
         })
     }
 
@@ -499,6 +481,50 @@ impl Store {
                 .collect()
         })
     }
+}
+
+/// Inserts the membership of an (active, loaded) member in a program of the tenant.
+fn insert_membership(
+    conn: &mut DbConnection,
+    tenant: &str,
+    member_id: &str,
+    program_id: &str,
+    now: chrono::NaiveDateTime,
+) -> StoreResult<Membership> {
+    load_program(conn, tenant, program_id)?;
+    let row = MembershipRow {
+        id: new_id(),
+        tenant_id: tenant.to_owned(),
+        member_id: member_id.to_owned(),
+        program_id: program_id.to_owned(),
+        available: 0,
+        pending: 0,
+        held: 0,
+        debt: 0,
+        earned: 0,
+        redeemed: 0,
+        expired: 0,
+        reversed: 0,
+        tier: None,
+        best_tier_rank: None,
+        version: 0,
+        joined_at: now,
+        updated_at: now,
+    };
+    diesel::insert_into(memberships::table)
+        .values(&row)
+        .execute(conn)
+        .map_err(|e| {
+            let e = StoreError::from(e);
+            if e.is_unique_violation() {
+                StoreError::AlreadyExists(format!(
+                    "member {member_id} already joined program {program_id}"
+                ))
+            } else {
+                e
+            }
+        })?;
+    Membership::try_from(row)
 }
 
 /// Turns `limit + 1` rows into a page: the extra row only says there is a next page.
