@@ -1,0 +1,123 @@
+//! Several server replicas on one database: two stores with their own connection pools (as two
+//! `loyalty serve` processes would have) race on the same member. Points are never spent twice
+//! and a key has one effect, on PostgreSQL (the scale-out engine) and on one SQLite file.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+mod spend_setup;
+
+use std::sync::Barrier;
+
+use common::{Kind, TestStore};
+use loyalty_core::Error;
+use loyalty_store::{Store, StoreError};
+use spend_setup::*;
+
+const PER_REPLICA: usize = 32;
+
+/// A second replica: its own pool on the same database, sharing the test clock.
+fn second_replica(t: &TestStore) -> Store {
+    Store::open_with_clock(&t.url, PER_REPLICA as u32, t.clock.clone()).unwrap()
+}
+
+fn two_replicas_race_for_points(kind: Kind) {
+    let t = TestStore::new(kind, PER_REPLICA as u32);
+    let other = second_replica(&t);
+    let c = open_checkout(&t, "Token Service", open_rules());
+    give(&t, &c, "200");
+    let start = Barrier::new(2 * PER_REPLICA);
+    let results: Vec<_> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..2 * PER_REPLICA)
+            .map(|i| {
+                let replica = if i % 2 == 0 { &t.store } else { &other };
+                let (c, start) = (&c, &start);
+                s.spawn(move || {
+                    let req = redeem_req(
+                        c,
+                        &format!("burn-{i}"),
+                        &format!("ORDER-{i}"),
+                        bill("100"),
+                        "10",
+                    );
+                    start.wait();
+                    replica.redeem(&c.tenant, req)
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let won = results.iter().filter(|r| r.is_ok()).count();
+    assert_eq!(won, 20, "200 points pay exactly twenty redemptions of 10");
+    for refused in results.iter().filter_map(|r| r.as_ref().err()) {
+        assert!(
+            matches!(refused, StoreError::Rule(Error::InsufficientPoints { .. })),
+            "{refused:?}"
+        );
+    }
+    assert!(balances(&t, &c).available.is_zero());
+    common::after_scenario(&t);
+}
+
+fn two_replicas_retrying_one_key_have_one_effect(kind: Kind) {
+    let t = TestStore::new(kind, PER_REPLICA as u32);
+    let other = second_replica(&t);
+    let c = open_checkout(&t, "Token Service", open_rules());
+    give(&t, &c, "200");
+    let start = Barrier::new(2 * PER_REPLICA);
+    let results: Vec<_> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..2 * PER_REPLICA)
+            .map(|i| {
+                let replica = if i % 2 == 0 { &t.store } else { &other };
+                let (c, start) = (&c, &start);
+                s.spawn(move || {
+                    let req = redeem_req(c, "ORDER-1:burn", "ORDER-1", bill("100"), "10");
+                    start.wait();
+                    replica.redeem(&c.tenant, req).unwrap()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap())
+            .collect::<Vec<_>>()
+    });
+    assert!(
+        results.windows(2).all(|w| w[0] == w[1]),
+        "every retry answers with the first result"
+    );
+    assert_eq!(entries(&t, &c, "redeemed"), 1);
+    assert_eq!(balances(&t, &c).available, pts("190"));
+    common::after_scenario(&t);
+}
+
+mod two_replicas_racing_for_the_same_points_never_spend_them_twice {
+    use super::*;
+
+    #[test]
+    fn sqlite() {
+        two_replicas_race_for_points(Kind::Sqlite);
+    }
+
+    #[test]
+    fn postgres() {
+        if !common::skip_postgres() {
+            two_replicas_race_for_points(Kind::Postgres);
+        }
+    }
+}
+
+mod two_replicas_retrying_one_idempotency_key_have_one_effect {
+    use super::*;
+
+    #[test]
+    fn sqlite() {
+        two_replicas_retrying_one_key_have_one_effect(Kind::Sqlite);
+    }
+
+    #[test]
+    fn postgres() {
+        if !common::skip_postgres() {
+            two_replicas_retrying_one_key_have_one_effect(Kind::Postgres);
+        }
+    }
+}
