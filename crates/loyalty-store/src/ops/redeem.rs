@@ -6,14 +6,14 @@ use loyalty_core::{BillLine, IdempotencyKey, Points};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
-use crate::account::{Account, EntryMeta};
+use crate::account::EntryMeta;
 use crate::amounts::money_to_db;
 use crate::error::StoreResult;
 use crate::ops::bills::check_reference;
 use crate::ops::earn::check_actor;
 use crate::ops::outcome::PointBalances;
-use crate::ops::rate_limit::check_redemption_rate;
-use crate::ops::spending::{add_to_bill, already_on_bill, bill_of, check_redemption, load_spender};
+
+use crate::ops::spending::{CheckoutSpend, SpendOnBill, add_to_bill, lock_checkout_spend};
 use crate::store::Store;
 
 /// A request to pay part of a bill with points.
@@ -79,16 +79,26 @@ impl Store {
         )?;
         let now = self.now();
         self.idempotent(tenant, &req.idempotency_key, "redeem", &req, |conn| {
-            let spender = load_spender(conn, tenant, &req.member_id, &req.program_id)?;
+            let CheckoutSpend {
+                spender,
+                mut acct,
+                bill,
+                redemption,
+                quote,
+            } = lock_checkout_spend(
+                conn,
+                tenant,
+                &SpendOnBill {
+                    member_id: &req.member_id,
+                    program_id: &req.program_id,
+                    reference: &reference,
+                    lines: &req.lines,
+                    at: req.at,
+                    points: req.points,
+                },
+                now,
+            )?;
             let rules = &spender.program.rules;
-            check_redemption_rate(conn, rules, &spender.membership.id, now)?;
-            let bill = bill_of(rules, &req.lines, req.at, now)?;
-
-            let mut acct = Account::lock(conn, tenant, &spender.membership.id, now)?;
-            acct.settle(conn)?;
-            let on_bill = already_on_bill(conn, &acct.row.id, &reference, rules.currency)?;
-            let (redemption, quote) =
-                check_redemption(rules, &bill, acct.balances.available, on_bill, req.points)?;
             let meta = EntryMeta::by(&req.actor).with_reference(Some(&reference));
             let (entry_id, _) = acct.debit(conn, EntryKind::Redeemed, redemption.points, &meta)?;
             add_to_bill(

@@ -10,6 +10,7 @@ use loyalty_core::{
     Bill, BillLine, Currency, Money, Points, Quote, QuoteInput, Redemption, Rules, quote,
 };
 
+use crate::account::Account;
 use crate::amounts::{money_from_db, money_to_db, points_from_db, points_to_db};
 use crate::clock::to_db_time;
 use crate::db::DbConnection;
@@ -19,6 +20,7 @@ use crate::models::member::MembershipRow;
 use crate::ops::bills::bill_time;
 use crate::ops::members::{find_membership, load_member, require_active};
 use crate::ops::programs::{Program, load_program, require_enabled};
+use crate::ops::rate_limit::check_redemption_rate;
 use crate::schema::{bills, holds};
 use crate::store::new_id;
 
@@ -44,6 +46,54 @@ pub(crate) fn load_spender(
     Ok(Spender {
         program,
         membership,
+    })
+}
+
+/// A checkout payment with points, checked and with the membership locked: what `redeem` and
+/// `reserve` share before they post their entry.
+#[derive(Debug)]
+pub(crate) struct CheckoutSpend {
+    pub spender: Spender,
+    pub acct: Account,
+    pub bill: Bill,
+    pub redemption: Redemption,
+    pub quote: Quote,
+}
+
+/// What a request to pay a bill with points says.
+pub(crate) struct SpendOnBill<'a> {
+    pub member_id: &'a str,
+    pub program_id: &'a str,
+    pub reference: &'a str,
+    pub lines: &'a [BillLine],
+    pub at: Option<DateTime<Utc>>,
+    pub points: Points,
+}
+
+/// Loads the spender, applies the rate limit, locks and settles the membership, and checks the
+/// payment with `loyalty-core` against the discounted bill and what points already pay on it
+/// (earlier redemptions and active holds on the same reference).
+pub(crate) fn lock_checkout_spend(
+    conn: &mut DbConnection,
+    tenant: &str,
+    req: &SpendOnBill<'_>,
+    now: DateTime<Utc>,
+) -> StoreResult<CheckoutSpend> {
+    let spender = load_spender(conn, tenant, req.member_id, req.program_id)?;
+    let rules = &spender.program.rules;
+    check_redemption_rate(conn, rules, &spender.membership.id, now)?;
+    let bill = bill_of(rules, req.lines, req.at, now)?;
+    let mut acct = Account::lock(conn, tenant, &spender.membership.id, now)?;
+    acct.settle(conn)?;
+    let on_bill = already_on_bill(conn, &acct.row.id, req.reference, rules.currency)?;
+    let (redemption, quote) =
+        check_redemption(rules, &bill, acct.balances.available, on_bill, req.points)?;
+    Ok(CheckoutSpend {
+        spender,
+        acct,
+        bill,
+        redemption,
+        quote,
     })
 }
 
