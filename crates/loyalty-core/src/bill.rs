@@ -46,6 +46,20 @@ impl Bill {
     pub const MAX_LINES: usize = 1000;
 
     /// Validates a bill in `currency` made at `at`.
+    ///
+    /// ```
+    /// use chrono::Utc;
+    /// use loyalty_core::{Bill, BillLine, Currency, Money};
+    /// let inr = Currency::new("INR")?;
+    /// let line = BillLine { category: None, amount: Money::parse("500", inr)? };
+    /// let bill = Bill::new(vec![line], inr, Utc::now())?;
+    /// assert_eq!(bill.total(), Money::parse("500.00", inr)?);
+    /// // Every line must be in the bill's currency.
+    /// let usd = Currency::new("USD")?;
+    /// let dollars = BillLine { category: None, amount: Money::parse("100", usd)? };
+    /// assert!(Bill::new(vec![dollars], inr, Utc::now()).is_err());
+    /// # Ok::<(), loyalty_core::Error>(())
+    /// ```
     pub fn new(lines: Vec<BillLine>, currency: Currency, at: DateTime<Utc>) -> Result<Self> {
         if lines.is_empty() {
             return Err(Error::InvalidBill("a bill needs at least one line".into()));
@@ -70,21 +84,78 @@ impl Bill {
     }
 
     /// The lines.
+    ///
+    /// ```
+    /// use chrono::Utc;
+    /// use loyalty_core::{Bill, BillLine, Category, Currency, Money};
+    /// let inr = Currency::new("INR")?;
+    /// let medicines = Category::new("Medicines")?;
+    /// let bill = Bill::new(
+    ///     vec![
+    ///         BillLine { category: Some(medicines.clone()), amount: Money::parse("500", inr)? },
+    ///         BillLine { category: None, amount: Money::parse("100", inr)? },
+    ///     ],
+    ///     inr,
+    ///     Utc::now(),
+    /// )?;
+    /// assert_eq!(bill.lines().len(), 2);
+    /// assert_eq!(bill.lines()[0].category, Some(medicines));
+    /// assert_eq!(bill.lines()[1].category, None); // earns at the base rate
+    /// # Ok::<(), loyalty_core::Error>(())
+    /// ```
     pub fn lines(&self) -> &[BillLine] {
         &self.lines
     }
 
     /// The sum of the lines, before discounts.
+    ///
+    /// ```
+    /// use chrono::Utc;
+    /// use loyalty_core::{Bill, BillLine, Category, Currency, Money};
+    /// let inr = Currency::new("INR")?;
+    /// let bill = Bill::new(
+    ///     vec![
+    ///         BillLine { category: Some(Category::new("Medicines")?), amount: Money::parse("500", inr)? },
+    ///         BillLine { category: Some(Category::new("General")?), amount: Money::parse("250.50", inr)? },
+    ///     ],
+    ///     inr,
+    ///     Utc::now(),
+    /// )?;
+    /// assert_eq!(bill.total().to_string(), "750.50 INR");
+    /// # Ok::<(), loyalty_core::Error>(())
+    /// ```
     pub fn total(&self) -> Money {
         self.total
     }
 
     /// The bill's currency.
+    ///
+    /// ```
+    /// use chrono::Utc;
+    /// use loyalty_core::{Bill, BillLine, Currency, Money};
+    /// let inr = Currency::new("INR")?;
+    /// let line = BillLine { category: None, amount: Money::parse("500", inr)? };
+    /// let bill = Bill::new(vec![line], inr, Utc::now())?;
+    /// assert_eq!(bill.currency(), inr);
+    /// assert_eq!(bill.currency().code(), "INR");
+    /// # Ok::<(), loyalty_core::Error>(())
+    /// ```
     pub fn currency(&self) -> Currency {
         self.total.currency()
     }
 
     /// When the bill was made (campaign windows and weekdays are judged by this instant).
+    ///
+    /// ```
+    /// use chrono::Utc;
+    /// use loyalty_core::{Bill, BillLine, Currency, Money};
+    /// let inr = Currency::new("INR")?;
+    /// let at = Utc::now();
+    /// let line = BillLine { category: None, amount: Money::parse("500", inr)? };
+    /// let bill = Bill::new(vec![line], inr, at)?;
+    /// assert_eq!(bill.at(), at);
+    /// # Ok::<(), loyalty_core::Error>(())
+    /// ```
     pub fn at(&self) -> DateTime<Utc> {
         self.at
     }

@@ -129,11 +129,63 @@ pub struct Campaign(CampaignSpec);
 
 impl Campaign {
     /// The configuration as written.
+    ///
+    /// ```
+    /// use chrono::{TimeDelta, Utc};
+    /// use loyalty_core::{CampaignEffect, CampaignSpec};
+    /// let starts_at = Utc::now();
+    /// let campaign = CampaignSpec {
+    ///     id: uuid::Uuid::nil(),
+    ///     name: "Wine & Dine double tokens".into(),
+    ///     starts_at,
+    ///     ends_at: starts_at + TimeDelta::days(30),
+    ///     weekdays: vec![],
+    ///     categories: vec![],
+    ///     min_bill: None,
+    ///     effect: CampaignEffect::Multiplier("2".parse()?),
+    ///     priority: 0,
+    ///     member_cap: None,
+    ///     budget: None,
+    ///     active: true,
+    /// }
+    /// .validate()?;
+    /// assert_eq!(campaign.spec().name, "Wine & Dine double tokens");
+    /// assert_eq!(campaign.spec().effect, CampaignEffect::Multiplier("2".parse()?));
+    /// # Ok::<(), loyalty_core::Error>(())
+    /// ```
     pub fn spec(&self) -> &CampaignSpec {
         &self.0
     }
 
     /// Gives the configuration back for editing.
+    ///
+    /// ```
+    /// use chrono::{TimeDelta, Utc};
+    /// use loyalty_core::{CampaignEffect, CampaignSpec, Points};
+    /// let starts_at = Utc::now();
+    /// let campaign = CampaignSpec {
+    ///     id: uuid::Uuid::nil(),
+    ///     name: "Wine & Dine double tokens".into(),
+    ///     starts_at,
+    ///     ends_at: starts_at + TimeDelta::days(30),
+    ///     weekdays: vec![],
+    ///     categories: vec![],
+    ///     min_bill: None,
+    ///     effect: CampaignEffect::Multiplier("2".parse()?),
+    ///     priority: 0,
+    ///     member_cap: None,
+    ///     budget: None,
+    ///     active: true,
+    /// }
+    /// .validate()?;
+    /// // Edit the campaign, then validate it again.
+    /// let mut spec = campaign.into_spec();
+    /// spec.member_cap = Some(Points::ZERO);
+    /// assert!(spec.clone().validate().is_err()); // a cap of zero is refused
+    /// spec.member_cap = Some(Points::whole(500)?);
+    /// assert_eq!(spec.validate()?.member_cap, Some(Points::whole(500)?));
+    /// # Ok::<(), loyalty_core::Error>(())
+    /// ```
     pub fn into_spec(self) -> CampaignSpec {
         self.0
     }

@@ -79,6 +79,21 @@ impl DiscountRules {
     }
 
     /// The discount percentage of a category, if any.
+    ///
+    /// ```
+    /// use loyalty_core::{Category, CategoryDiscount, DiscountRules, Percent};
+    /// let discounts = DiscountRules {
+    ///     categories: vec![CategoryDiscount {
+    ///         category: Category::new("Baby Care")?,
+    ///         percent: "10".parse()?,
+    ///     }],
+    ///     ..DiscountRules::default()
+    /// };
+    /// let baby_care = Category::new("Baby Care")?;
+    /// assert_eq!(discounts.category_percent(&baby_care), Some("10".parse::<Percent>()?));
+    /// assert_eq!(discounts.category_percent(&Category::new("Medicines")?), None);
+    /// # Ok::<(), loyalty_core::Error>(())
+    /// ```
     pub fn category_percent(&self, category: &Category) -> Option<Percent> {
         self.categories
             .iter()

@@ -35,11 +35,25 @@ pub struct Category(String);
 
 impl Category {
     /// Validates a category code.
+    ///
+    /// ```
+    /// use loyalty_core::Category;
+    /// assert_eq!(Category::new(" General ")?, Category::new("General")?);
+    /// assert_ne!(Category::new("general")?, Category::new("General")?); // compared exactly
+    /// assert!(Category::new(&"x".repeat(65)).is_err());
+    /// # Ok::<(), loyalty_core::Error>(())
+    /// ```
     pub fn new(code: &str) -> Result<Self> {
         Ok(Category(name("category", code, 64)?))
     }
 
     /// The code.
+    ///
+    /// ```
+    /// use loyalty_core::Category;
+    /// assert_eq!(Category::new("Medicines")?.as_str(), "Medicines");
+    /// # Ok::<(), loyalty_core::Error>(())
+    /// ```
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -176,6 +190,16 @@ pub struct ProgramRules {
 
 impl ProgramRules {
     /// A minimal program in `currency`: earns nothing until rules are added, no redemption.
+    ///
+    /// ```
+    /// use loyalty_core::{Currency, ProgramRules};
+    /// use rust_decimal::Decimal;
+    /// let rules = ProgramRules::new(Currency::new("INR")?);
+    /// assert_eq!(rules.base_rate.points_for(Decimal::from(500)), Decimal::ZERO); // earns nothing yet
+    /// assert!(rules.redemption.is_none());
+    /// assert!(rules.validate().is_ok());
+    /// # Ok::<(), loyalty_core::Error>(())
+    /// ```
     pub fn new(currency: Currency) -> Self {
         ProgramRules {
             currency,
@@ -323,6 +347,21 @@ pub struct Rules(ProgramRules);
 
 impl Rules {
     /// The earn percentage for a category, if the category has a rule.
+    ///
+    /// ```
+    /// use loyalty_core::{Category, CategoryRule, Currency, Percent, PointPrecision, ProgramRules, Rounding};
+    /// let mut pharmacy = ProgramRules::new(Currency::new("INR")?);
+    /// pharmacy.precision = PointPrecision::new(2, Rounding::Down)?;
+    /// pharmacy.categories = vec![
+    ///     CategoryRule { category: Category::new("Medicines")?, earn_percent: "1".parse()? },
+    ///     CategoryRule { category: Category::new("General")?, earn_percent: "3".parse()? },
+    /// ];
+    /// let pharmacy = pharmacy.validate()?;
+    /// let medicines = Category::new("Medicines")?;
+    /// assert_eq!(pharmacy.category_rule(&medicines), Some("1".parse::<Percent>()?));
+    /// assert_eq!(pharmacy.category_rule(&Category::new("Baby Care")?), None); // base rate
+    /// # Ok::<(), loyalty_core::Error>(())
+    /// ```
     pub fn category_rule(&self, category: &Category) -> Option<Percent> {
         self.0
             .categories
@@ -352,11 +391,31 @@ impl Rules {
     }
 
     /// The configuration as written.
+    ///
+    /// ```
+    /// use loyalty_core::{Currency, EarnRate, ProgramRules};
+    /// use rust_decimal::Decimal;
+    /// let mut shop = ProgramRules::new(Currency::new("INR")?);
+    /// shop.base_rate = EarnRate::new("1".parse()?, Decimal::from(10))?;
+    /// let rules = shop.clone().validate()?;
+    /// assert_eq!(rules.config(), &shop);
+    /// # Ok::<(), loyalty_core::Error>(())
+    /// ```
     pub fn config(&self) -> &ProgramRules {
         &self.0
     }
 
     /// Gives the configuration back for editing.
+    ///
+    /// ```
+    /// use loyalty_core::{Currency, ProgramRules};
+    /// let rules = ProgramRules::new(Currency::new("INR")?).validate()?;
+    /// let mut edited = rules.into_config();
+    /// edited.referral_percent = "0.5".parse()?; // referrers earn 0.5%
+    /// let rules = edited.validate()?;
+    /// assert_eq!(rules.referral_percent.to_string(), "0.5%");
+    /// # Ok::<(), loyalty_core::Error>(())
+    /// ```
     pub fn into_config(self) -> ProgramRules {
         self.0
     }

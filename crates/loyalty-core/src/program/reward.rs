@@ -72,21 +72,56 @@ impl Reward {
     }
 
     /// The reward's name.
+    ///
+    /// ```
+    /// use loyalty_core::{Currency, Money, Reward, RewardKind};
+    /// let coupon = RewardKind::Coupon { value: Money::parse("10.00", Currency::new("INR")?)? };
+    /// let reward = Reward::new(" 10.00 off ", coupon, "100".parse()?, Some(90))?;
+    /// assert_eq!(reward.name(), "10.00 off"); // surrounding blanks are trimmed
+    /// # Ok::<(), loyalty_core::Error>(())
+    /// ```
     pub fn name(&self) -> &str {
         &self.name
     }
 
     /// What it gives.
+    ///
+    /// ```
+    /// use loyalty_core::{Currency, Money, Reward, RewardKind};
+    /// let ten = Money::parse("10.00", Currency::new("INR")?)?;
+    /// let donation = Reward::new("Plant a tree", RewardKind::Donation { amount: ten }, "100".parse()?, None)?;
+    /// assert_eq!(donation.kind(), &RewardKind::Donation { amount: ten });
+    /// # Ok::<(), loyalty_core::Error>(())
+    /// ```
     pub fn kind(&self) -> &RewardKind {
         &self.kind
     }
 
     /// Points it costs.
+    ///
+    /// ```
+    /// use loyalty_core::{Currency, Money, Points, Reward, RewardKind};
+    /// // 100 points = 10.00, so a 10.00 coupon costs 100 points.
+    /// let coupon = RewardKind::Coupon { value: Money::parse("10.00", Currency::new("INR")?)? };
+    /// let reward = Reward::new("10.00 off", coupon, Points::whole(100)?, Some(90))?;
+    /// assert_eq!(reward.cost(), Points::whole(100)?);
+    /// # Ok::<(), loyalty_core::Error>(())
+    /// ```
     pub fn cost(&self) -> Points {
         self.cost
     }
 
     /// Days a coupon code stays valid.
+    ///
+    /// ```
+    /// use loyalty_core::{Currency, Money, Reward, RewardKind};
+    /// let coupon = RewardKind::Coupon { value: Money::parse("10.00", Currency::new("INR")?)? };
+    /// let reward = Reward::new("10.00 off", coupon.clone(), "100".parse()?, Some(90))?;
+    /// assert_eq!(reward.validity_days(), Some(90));
+    /// assert_eq!(Reward::new("Mug", RewardKind::Item, "500".parse()?, None)?.validity_days(), None);
+    /// assert!(Reward::new("10.00 off", coupon, "100".parse()?, Some(0)).is_err());
+    /// # Ok::<(), loyalty_core::Error>(())
+    /// ```
     pub fn validity_days(&self) -> Option<u32> {
         self.validity_days
     }

@@ -102,11 +102,44 @@ impl TierRules {
     }
 
     /// The tier with this name.
+    ///
+    /// ```
+    /// use loyalty_core::{Multiplier, Points, Tier, TierBasis, TierRules};
+    /// use rust_decimal::Decimal;
+    /// let tier = |name: &str, threshold: i64, multiplier: &str| -> Result<Tier, loyalty_core::Error> {
+    ///     Ok(Tier { name: name.into(), threshold: Decimal::from(threshold), multiplier: multiplier.parse()?, upgrade_bonus: Points::ZERO })
+    /// };
+    /// let rules = TierRules {
+    ///     basis: TierBasis::QualifyingSpend { window_days: 365 },
+    ///     tiers: vec![tier("Bronze", 1_000, "1")?, tier("Silver", 10_000, "1.25")?, tier("Gold", 50_000, "1.5")?],
+    /// };
+    /// let gold = rules.find("Gold").map(|t| t.multiplier);
+    /// assert_eq!(gold, Some("1.5".parse::<Multiplier>()?));
+    /// assert!(rules.find("gold").is_none()); // names are compared exactly
+    /// assert!(rules.find("Platinum").is_none());
+    /// # Ok::<(), loyalty_core::Error>(())
+    /// ```
     pub fn find(&self, name: &str) -> Option<&Tier> {
         self.tiers.iter().find(|t| t.name == name)
     }
 
     /// The position (0 = lowest) of the tier with this name.
+    ///
+    /// ```
+    /// use loyalty_core::{Points, Tier, TierBasis, TierRules};
+    /// use rust_decimal::Decimal;
+    /// let tier = |name: &str, threshold: i64, multiplier: &str| -> Result<Tier, loyalty_core::Error> {
+    ///     Ok(Tier { name: name.into(), threshold: Decimal::from(threshold), multiplier: multiplier.parse()?, upgrade_bonus: Points::ZERO })
+    /// };
+    /// let rules = TierRules {
+    ///     basis: TierBasis::QualifyingSpend { window_days: 365 },
+    ///     tiers: vec![tier("Bronze", 1_000, "1")?, tier("Silver", 10_000, "1.25")?, tier("Gold", 50_000, "1.5")?],
+    /// };
+    /// assert_eq!(rules.rank("Bronze"), Some(0));
+    /// assert_eq!(rules.rank("Gold"), Some(2));
+    /// assert_eq!(rules.rank("Platinum"), None);
+    /// # Ok::<(), loyalty_core::Error>(())
+    /// ```
     pub fn rank(&self, name: &str) -> Option<usize> {
         self.tiers.iter().position(|t| t.name == name)
     }

@@ -26,6 +26,14 @@ impl CardNumber {
     pub const MAX_LEN: usize = 32;
 
     /// Validates and normalizes a card number.
+    ///
+    /// ```
+    /// use loyalty_core::CardNumber;
+    /// assert_eq!(CardNumber::new(" card001 ")?, CardNumber::new("CARD001")?);
+    /// assert!(CardNumber::new("C01").is_err()); // fewer than 4 characters
+    /// assert!(CardNumber::new("CARD_001").is_err());
+    /// # Ok::<(), loyalty_core::Error>(())
+    /// ```
     pub fn new(input: &str) -> Result<Self> {
         let trimmed = input.trim();
         let reject = |reason| {
@@ -50,6 +58,12 @@ impl CardNumber {
     }
 
     /// The normalized number.
+    ///
+    /// ```
+    /// use loyalty_core::CardNumber;
+    /// assert_eq!(CardNumber::new("card001")?.as_str(), "CARD001");
+    /// # Ok::<(), loyalty_core::Error>(())
+    /// ```
     pub fn as_str(&self) -> &str {
         &self.0
     }

@@ -24,6 +24,15 @@ impl IdempotencyKey {
     pub const MAX_LEN: usize = 128;
 
     /// Validates a key.
+    ///
+    /// ```
+    /// use loyalty_core::IdempotencyKey;
+    /// let key = IdempotencyKey::new("ORDER123:earn")?;
+    /// assert_eq!(key.to_string(), "ORDER123:earn");
+    /// assert_ne!(key, IdempotencyKey::new("order123:earn")?); // case-sensitive
+    /// assert!(IdempotencyKey::new("ORDER123 earn").is_err());
+    /// # Ok::<(), loyalty_core::Error>(())
+    /// ```
     pub fn new(input: &str) -> Result<Self> {
         if input.is_empty() {
             return Err(Error::InvalidIdempotencyKey {
@@ -47,6 +56,13 @@ impl IdempotencyKey {
     }
 
     /// The key.
+    ///
+    /// ```
+    /// use loyalty_core::IdempotencyKey;
+    /// let key = IdempotencyKey::new("ORDER123:earn")?;
+    /// assert_eq!(key.as_str(), "ORDER123:earn");
+    /// # Ok::<(), loyalty_core::Error>(())
+    /// ```
     pub fn as_str(&self) -> &str {
         &self.0
     }

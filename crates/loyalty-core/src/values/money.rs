@@ -23,6 +23,14 @@ pub struct Currency([u8; 3]);
 
 impl Currency {
     /// Validates a currency code.
+    ///
+    /// ```
+    /// use loyalty_core::Currency;
+    /// assert_eq!(Currency::new(" inr ")?, Currency::new("INR")?);
+    /// assert!(Currency::new("RS").is_err());
+    /// assert!(Currency::new("RUPEE").is_err());
+    /// # Ok::<(), loyalty_core::Error>(())
+    /// ```
     pub fn new(code: &str) -> Result<Self> {
         let bytes = code.trim().as_bytes();
         match bytes {
@@ -36,6 +44,12 @@ impl Currency {
     }
 
     /// The three-letter code.
+    ///
+    /// ```
+    /// use loyalty_core::Currency;
+    /// assert_eq!(Currency::new("inr")?.code(), "INR");
+    /// # Ok::<(), loyalty_core::Error>(())
+    /// ```
     pub fn code(&self) -> &str {
         // Only ASCII letters are ever stored, so this cannot fail.
         std::str::from_utf8(&self.0).unwrap_or("XXX")
@@ -44,6 +58,14 @@ impl Currency {
     /// How many decimal places the currency's smallest unit has (ISO 4217 exponent).
     ///
     /// Values of redeemed points are rounded down to this many places.
+    ///
+    /// ```
+    /// use loyalty_core::Currency;
+    /// assert_eq!(Currency::new("INR")?.minor_units(), 2);
+    /// assert_eq!(Currency::new("JPY")?.minor_units(), 0);
+    /// assert_eq!(Currency::new("KWD")?.minor_units(), 3);
+    /// # Ok::<(), loyalty_core::Error>(())
+    /// ```
     pub fn minor_units(&self) -> u32 {
         match self.code() {
             "BIF" | "CLP" | "DJF" | "GNF" | "ISK" | "JPY" | "KMF" | "KRW" | "PYG" | "RWF"
@@ -80,6 +102,16 @@ pub struct Money {
 
 impl Money {
     /// Validates an amount of money.
+    ///
+    /// ```
+    /// use loyalty_core::{Currency, Money};
+    /// use rust_decimal::Decimal;
+    /// let inr = Currency::new("INR")?;
+    /// assert_eq!(Money::new(Decimal::from(500), inr)?.to_string(), "500.00 INR");
+    /// assert!(Money::new(Decimal::NEGATIVE_ONE, inr).is_err());
+    /// assert!(Money::new(Decimal::new(1, 5), inr).is_err()); // 0.00001: more than 4 places
+    /// # Ok::<(), loyalty_core::Error>(())
+    /// ```
     pub fn new(amount: Decimal, currency: Currency) -> Result<Self> {
         Ok(Money {
             amount: decimal::amount("amount", amount)?,
@@ -88,11 +120,29 @@ impl Money {
     }
 
     /// Parses an amount written as a plain decimal string ("12.50").
+    ///
+    /// ```
+    /// use loyalty_core::{Currency, Money};
+    /// use rust_decimal::Decimal;
+    /// let inr = Currency::new("INR")?;
+    /// assert_eq!(Money::parse("12.50", inr)?.amount(), Decimal::new(1250, 2));
+    /// assert!(Money::parse("1e3", inr).is_err());
+    /// assert!(Money::parse("10.00 INR", inr).is_err());
+    /// # Ok::<(), loyalty_core::Error>(())
+    /// ```
     pub fn parse(amount: &str, currency: Currency) -> Result<Self> {
         Money::new(decimal::parse("amount", amount)?, currency)
     }
 
     /// Zero in the given currency.
+    ///
+    /// ```
+    /// use loyalty_core::{Currency, Money};
+    /// let zero = Money::zero(Currency::new("INR")?);
+    /// assert!(zero.is_zero());
+    /// assert_eq!(zero.to_string(), "0.00 INR");
+    /// # Ok::<(), loyalty_core::Error>(())
+    /// ```
     pub fn zero(currency: Currency) -> Self {
         Money {
             amount: Decimal::ZERO,
@@ -101,21 +151,55 @@ impl Money {
     }
 
     /// The exact amount.
+    ///
+    /// ```
+    /// use loyalty_core::{Currency, Money};
+    /// use rust_decimal::Decimal;
+    /// let ten = Money::parse("10.00", Currency::new("INR")?)?;
+    /// assert_eq!(ten.amount(), Decimal::from(10));
+    /// assert_eq!(ten.amount().to_string(), "10"); // stored without trailing zeros
+    /// # Ok::<(), loyalty_core::Error>(())
+    /// ```
     pub fn amount(&self) -> Decimal {
         self.amount
     }
 
     /// The currency.
+    ///
+    /// ```
+    /// use loyalty_core::{Currency, Money};
+    /// let inr = Currency::new("INR")?;
+    /// assert_eq!(Money::parse("10.00", inr)?.currency(), inr);
+    /// # Ok::<(), loyalty_core::Error>(())
+    /// ```
     pub fn currency(&self) -> Currency {
         self.currency
     }
 
     /// Whether the amount is zero.
+    ///
+    /// ```
+    /// use loyalty_core::{Currency, Money};
+    /// let inr = Currency::new("INR")?;
+    /// assert!(Money::parse("0.00", inr)?.is_zero());
+    /// assert!(!Money::parse("0.01", inr)?.is_zero());
+    /// # Ok::<(), loyalty_core::Error>(())
+    /// ```
     pub fn is_zero(&self) -> bool {
         self.amount.is_zero()
     }
 
     /// Fails unless `other` is in the same currency.
+    ///
+    /// ```
+    /// use loyalty_core::{Currency, Error, Money};
+    /// let inr = Currency::new("INR")?;
+    /// let bill = Money::parse("500", inr)?;
+    /// assert!(bill.same_currency(&Money::parse("10.00", inr)?).is_ok());
+    /// let dollars = Money::parse("100", Currency::new("USD")?)?;
+    /// assert!(matches!(bill.same_currency(&dollars), Err(Error::CurrencyMismatch { .. })));
+    /// # Ok::<(), loyalty_core::Error>(())
+    /// ```
     pub fn same_currency(&self, other: &Money) -> Result<()> {
         if self.currency == other.currency {
             Ok(())
@@ -146,6 +230,16 @@ impl Money {
     }
 
     /// Subtracts an amount of the same currency, stopping at zero.
+    ///
+    /// ```
+    /// use loyalty_core::{Currency, Money};
+    /// let inr = Currency::new("INR")?;
+    /// let bill = Money::parse("500", inr)?;
+    /// let paid_with_points = Money::parse("10.00", inr)?; // 100 points
+    /// assert_eq!(bill.saturating_sub(&paid_with_points)?.to_string(), "490.00 INR");
+    /// assert!(paid_with_points.saturating_sub(&bill)?.is_zero());
+    /// # Ok::<(), loyalty_core::Error>(())
+    /// ```
     pub fn saturating_sub(&self, other: &Money) -> Result<Money> {
         self.same_currency(other)?;
         let diff = (self.amount - other.amount).max(Decimal::ZERO);

@@ -35,6 +35,16 @@ impl Percent {
     pub const HUNDRED: Percent = Percent(HUNDRED);
 
     /// Validates a percentage.
+    ///
+    /// ```
+    /// use loyalty_core::Percent;
+    /// use rust_decimal::Decimal;
+    /// let general = Percent::new(Decimal::from(3))?; // General earns 3%
+    /// assert_eq!(general.to_string(), "3%");
+    /// assert!(Percent::new(Decimal::from(10_001)).is_err());
+    /// assert!(Percent::new(Decimal::new(1, 7)).is_err()); // 7 decimal places
+    /// # Ok::<(), loyalty_core::Error>(())
+    /// ```
     pub fn new(value: Decimal) -> Result<Self> {
         let what = "percentage";
         if value.is_sign_negative() && !value.is_zero() {
@@ -56,6 +66,15 @@ impl Percent {
     }
 
     /// The percentage as a number of percent (50 % is `50`).
+    ///
+    /// ```
+    /// use loyalty_core::Percent;
+    /// use rust_decimal::Decimal;
+    /// let referrer: Percent = "0.5".parse()?;
+    /// assert_eq!(referrer.value(), Decimal::new(5, 1));
+    /// assert_eq!("50%".parse::<Percent>()?.value(), Decimal::from(50));
+    /// # Ok::<(), loyalty_core::Error>(())
+    /// ```
     pub fn value(self) -> Decimal {
         self.0
     }
@@ -76,6 +95,13 @@ impl Percent {
     }
 
     /// Whether this is zero percent.
+    ///
+    /// ```
+    /// use loyalty_core::Percent;
+    /// assert!(Percent::ZERO.is_zero());
+    /// assert!(!"0.5".parse::<Percent>()?.is_zero());
+    /// # Ok::<(), loyalty_core::Error>(())
+    /// ```
     pub fn is_zero(self) -> bool {
         self.0.is_zero()
     }
@@ -118,6 +144,16 @@ impl Multiplier {
     pub const ONE: Multiplier = Multiplier(Decimal::ONE);
 
     /// Validates a multiplier.
+    ///
+    /// ```
+    /// use loyalty_core::Multiplier;
+    /// use rust_decimal::Decimal;
+    /// let gold = Multiplier::new(Decimal::new(15, 1))?; // Gold earns 1.5x
+    /// assert_eq!(gold.to_string(), "1.5x");
+    /// assert!(Multiplier::new(Decimal::new(5, 1)).is_err()); // below 1
+    /// assert!(Multiplier::new(Decimal::from(101)).is_err());
+    /// # Ok::<(), loyalty_core::Error>(())
+    /// ```
     pub fn new(value: Decimal) -> Result<Self> {
         let what = "multiplier";
         if value < Decimal::ONE {
@@ -143,11 +179,30 @@ impl Multiplier {
     }
 
     /// The factor.
+    ///
+    /// ```
+    /// use loyalty_core::Multiplier;
+    /// use rust_decimal::Decimal;
+    /// let silver: Multiplier = "1.25x".parse()?;
+    /// assert_eq!(silver.value(), Decimal::new(125, 2));
+    /// assert_eq!(Multiplier::ONE.value(), Decimal::ONE);
+    /// # Ok::<(), loyalty_core::Error>(())
+    /// ```
     pub fn value(self) -> Decimal {
         self.0
     }
 
     /// What the multiplier adds on top of `base`: `base * (factor - 1)`, exactly.
+    ///
+    /// ```
+    /// use loyalty_core::Multiplier;
+    /// use rust_decimal::Decimal;
+    /// let gold: Multiplier = "1.5".parse()?;
+    /// // 500 spent earns 50 base points; Gold adds 25 on top.
+    /// assert_eq!(gold.extra_on(Decimal::from(50)), Decimal::from(25));
+    /// assert_eq!(Multiplier::ONE.extra_on(Decimal::from(50)), Decimal::ZERO);
+    /// # Ok::<(), loyalty_core::Error>(())
+    /// ```
     pub fn extra_on(self, base: Decimal) -> Decimal {
         base * (self.0 - Decimal::ONE)
     }

@@ -54,11 +54,28 @@ impl Points {
     }
 
     /// The exact decimal value.
+    ///
+    /// ```
+    /// use loyalty_core::Points;
+    /// use rust_decimal::Decimal;
+    /// let points: Points = "5.670".parse()?;
+    /// assert_eq!(points.value(), Decimal::new(567, 2));
+    /// assert_eq!(points.value().to_string(), "5.67"); // stored without trailing zeros
+    /// # Ok::<(), loyalty_core::Error>(())
+    /// ```
     pub fn value(self) -> Decimal {
         self.0
     }
 
     /// Whether this is zero points.
+    ///
+    /// ```
+    /// use loyalty_core::Points;
+    /// assert!(Points::ZERO.is_zero());
+    /// assert!("0.00".parse::<Points>()?.is_zero());
+    /// assert!(!Points::whole(50)?.is_zero());
+    /// # Ok::<(), loyalty_core::Error>(())
+    /// ```
     pub fn is_zero(self) -> bool {
         self.0.is_zero()
     }

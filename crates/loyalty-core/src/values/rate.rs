@@ -32,6 +32,17 @@ pub struct EarnRate {
 impl EarnRate {
     /// Validates a rate: `points` (may be zero: a program that earns only by category or
     /// action) per `per` units of spend (must be positive).
+    ///
+    /// ```
+    /// use loyalty_core::{EarnRate, Points};
+    /// use rust_decimal::Decimal;
+    /// let shop = EarnRate::new(Points::whole(1)?, Decimal::from(10))?; // 1 point per 10 spent
+    /// assert_eq!(shop.points_for(Decimal::from(500)), Decimal::from(50)); // 500 spent earns 50
+    /// assert!(EarnRate::new(Points::whole(1)?, Decimal::ZERO).is_err());
+    /// // Zero points is allowed: a program that earns only by category.
+    /// assert!(EarnRate::new(Points::ZERO, Decimal::from(10)).is_ok());
+    /// # Ok::<(), loyalty_core::Error>(())
+    /// ```
     pub fn new(points: Points, per: Decimal) -> Result<Self> {
         if per <= Decimal::ZERO {
             return Err(Error::NotPositive {
@@ -44,6 +55,15 @@ impl EarnRate {
     }
 
     /// A rate that earns nothing.
+    ///
+    /// ```
+    /// use loyalty_core::EarnRate;
+    /// use rust_decimal::Decimal;
+    /// let none = EarnRate::none();
+    /// assert!(none.points().is_zero());
+    /// assert_eq!(none.points_for(Decimal::from(500)), Decimal::ZERO);
+    /// # Ok::<(), loyalty_core::Error>(())
+    /// ```
     pub fn none() -> Self {
         EarnRate {
             points: Points::ZERO,
@@ -52,16 +72,43 @@ impl EarnRate {
     }
 
     /// Points per unit.
+    ///
+    /// ```
+    /// use loyalty_core::{EarnRate, Points};
+    /// use rust_decimal::Decimal;
+    /// let wine_and_dine = EarnRate::new("5".parse()?, Decimal::from(100))?; // $100 = 5 tokens
+    /// assert_eq!(wine_and_dine.points(), Points::whole(5)?);
+    /// # Ok::<(), loyalty_core::Error>(())
+    /// ```
     pub fn points(&self) -> Points {
         self.points
     }
 
     /// Spend per unit.
+    ///
+    /// ```
+    /// use loyalty_core::EarnRate;
+    /// use rust_decimal::Decimal;
+    /// let frequent_flyer = EarnRate::new("1".parse()?, Decimal::from(100))?; // $100 = 1 point
+    /// assert_eq!(frequent_flyer.per(), Decimal::from(100));
+    /// # Ok::<(), loyalty_core::Error>(())
+    /// ```
     pub fn per(&self) -> Decimal {
         self.per
     }
 
     /// Exact (unrounded) points for an amount of spend.
+    ///
+    /// ```
+    /// use loyalty_core::{EarnRate, PointPrecision, Points, Rounding};
+    /// use rust_decimal::Decimal;
+    /// let shop = EarnRate::new(Points::whole(1)?, Decimal::from(10))?;
+    /// assert_eq!(shop.points_for(Decimal::from(500)), Decimal::from(50));
+    /// let exact = shop.points_for(Decimal::from(505));
+    /// assert_eq!(exact, Decimal::new(505, 1)); // 50.5, not rounded yet
+    /// assert_eq!(PointPrecision::new(0, Rounding::Down)?.round(exact)?, Points::whole(50)?);
+    /// # Ok::<(), loyalty_core::Error>(())
+    /// ```
     pub fn points_for(&self, spend: Decimal) -> Decimal {
         spend * self.points.value() / self.per
     }
@@ -90,6 +137,16 @@ pub struct ConversionRate {
 
 impl ConversionRate {
     /// Validates a conversion rate; both sides must be positive.
+    ///
+    /// ```
+    /// use loyalty_core::{ConversionRate, Currency, Money, Points};
+    /// let inr = Currency::new("INR")?;
+    /// let rate = ConversionRate::new(Points::whole(100)?, Money::parse("10.00", inr)?)?;
+    /// assert_eq!(rate.to_string(), "100 points = 10.00 INR");
+    /// assert!(ConversionRate::new(Points::ZERO, Money::parse("10.00", inr)?).is_err());
+    /// assert!(ConversionRate::new(Points::whole(100)?, Money::zero(inr)).is_err());
+    /// # Ok::<(), loyalty_core::Error>(())
+    /// ```
     pub fn new(points: Points, value: Money) -> Result<Self> {
         if points.is_zero() {
             return Err(Error::NotPositive {
@@ -107,28 +164,71 @@ impl ConversionRate {
     }
 
     /// The points side.
+    ///
+    /// ```
+    /// use loyalty_core::{ConversionRate, Currency, Money, Points};
+    /// let inr = Currency::new("INR")?;
+    /// let rate = ConversionRate::new(Points::whole(100)?, Money::parse("10.00", inr)?)?;
+    /// assert_eq!(rate.points(), Points::whole(100)?);
+    /// # Ok::<(), loyalty_core::Error>(())
+    /// ```
     pub fn points(&self) -> Points {
         self.points
     }
 
     /// The money side.
+    ///
+    /// ```
+    /// use loyalty_core::{ConversionRate, Currency, Money};
+    /// let inr = Currency::new("INR")?;
+    /// let rate = ConversionRate::new("100".parse()?, Money::parse("10.00", inr)?)?;
+    /// assert_eq!(rate.value().to_string(), "10.00 INR");
+    /// # Ok::<(), loyalty_core::Error>(())
+    /// ```
     pub fn value(&self) -> Money {
         self.value
     }
 
     /// The currency points convert to.
+    ///
+    /// ```
+    /// use loyalty_core::{ConversionRate, Currency, Money};
+    /// let inr = Currency::new("INR")?;
+    /// let rate = ConversionRate::new("100".parse()?, Money::parse("10.00", inr)?)?;
+    /// assert_eq!(rate.currency(), inr);
+    /// # Ok::<(), loyalty_core::Error>(())
+    /// ```
     pub fn currency(&self) -> Currency {
         self.value.currency()
     }
 
     /// Money value of `points`, rounded down to the currency's minor units (never more than
     /// the points are worth).
+    ///
+    /// ```
+    /// use loyalty_core::{ConversionRate, Currency, Money, Points};
+    /// let inr = Currency::new("INR")?;
+    /// let rate = ConversionRate::new(Points::whole(100)?, Money::parse("10.00", inr)?)?;
+    /// assert_eq!(rate.value_of(Points::whole(100)?)?.to_string(), "10.00 INR");
+    /// assert_eq!(rate.value_of("12.34".parse()?)?.to_string(), "1.23 INR"); // 1.234 rounded down
+    /// # Ok::<(), loyalty_core::Error>(())
+    /// ```
     pub fn value_of(&self, points: Points) -> Result<Money> {
         let exact = points.value() * self.value.amount() / self.points.value();
         Money::round_down(exact, self.currency())
     }
 
     /// Exact (unrounded) points worth `amount`.
+    ///
+    /// ```
+    /// use loyalty_core::{ConversionRate, Currency, Money};
+    /// use rust_decimal::Decimal;
+    /// let inr = Currency::new("INR")?;
+    /// let rate = ConversionRate::new("100".parse()?, Money::parse("10.00", inr)?)?;
+    /// assert_eq!(rate.exact_points_for(Decimal::from(10)), Decimal::from(100));
+    /// assert_eq!(rate.exact_points_for(Decimal::new(501, 2)), Decimal::new(501, 1)); // 5.01 -> 50.1
+    /// # Ok::<(), loyalty_core::Error>(())
+    /// ```
     pub fn exact_points_for(&self, amount: Decimal) -> Decimal {
         amount * self.points.value() / self.value.amount()
     }
@@ -149,6 +249,19 @@ impl ConversionRate {
     }
 
     /// The most points, in the program's precision, whose value does not exceed `amount`.
+    ///
+    /// ```
+    /// use loyalty_core::{ConversionRate, Currency, Money, PointPrecision, Points, Rounding};
+    /// use rust_decimal::Decimal;
+    /// let inr = Currency::new("INR")?;
+    /// let rate = ConversionRate::new("100".parse()?, Money::parse("10.00", inr)?)?;
+    /// let whole = PointPrecision::new(0, Rounding::Down)?;
+    /// // Points may pay at most 50% of a 500.00 bill: 250.00, which is 2500 points.
+    /// assert_eq!(rate.points_within(Decimal::from(250), whole)?, Points::whole(2500)?);
+    /// // 5.01 is worth 50.1 points; 51 would be worth more than 5.01.
+    /// assert_eq!(rate.points_within(Decimal::new(501, 2), whole)?, Points::whole(50)?);
+    /// # Ok::<(), loyalty_core::Error>(())
+    /// ```
     pub fn points_within(&self, amount: Decimal, precision: PointPrecision) -> Result<Points> {
         precision.round_down(self.exact_points_for(amount))
     }

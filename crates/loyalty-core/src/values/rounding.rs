@@ -47,6 +47,14 @@ pub struct PointPrecision {
 
 impl PointPrecision {
     /// Validates the number of decimals.
+    ///
+    /// ```
+    /// use loyalty_core::{PointPrecision, Rounding};
+    /// let pharmacy = PointPrecision::new(2, Rounding::Down)?; // points with 2 decimals
+    /// assert_eq!(pharmacy.decimals(), 2);
+    /// assert!(PointPrecision::new(5, Rounding::Down).is_err()); // at most 4 decimals
+    /// # Ok::<(), loyalty_core::Error>(())
+    /// ```
     pub fn new(decimals: u32, rounding: Rounding) -> Result<Self> {
         if decimals > super::MAX_SCALE {
             return Err(Error::TooLarge {
@@ -59,28 +67,72 @@ impl PointPrecision {
     }
 
     /// Number of decimals points carry in this program.
+    ///
+    /// ```
+    /// use loyalty_core::{PointPrecision, Rounding};
+    /// assert_eq!(PointPrecision::default().decimals(), 0); // whole points
+    /// assert_eq!(PointPrecision::new(2, Rounding::Down)?.decimals(), 2);
+    /// # Ok::<(), loyalty_core::Error>(())
+    /// ```
     pub fn decimals(self) -> u32 {
         self.decimals
     }
 
     /// The rounding mode.
+    ///
+    /// ```
+    /// use loyalty_core::{PointPrecision, Rounding};
+    /// assert_eq!(PointPrecision::default().rounding(), Rounding::Down);
+    /// assert_eq!(PointPrecision::new(2, Rounding::HalfUp)?.rounding(), Rounding::HalfUp);
+    /// # Ok::<(), loyalty_core::Error>(())
+    /// ```
     pub fn rounding(self) -> Rounding {
         self.rounding
     }
 
     /// Rounds an exact, non-negative value to points.
+    ///
+    /// ```
+    /// use loyalty_core::{PointPrecision, Rounding};
+    /// use rust_decimal::Decimal;
+    /// let exact = Decimal::new(5_678, 3); // Medicines 1% of 567.80 spent
+    /// assert_eq!(PointPrecision::new(2, Rounding::Down)?.round(exact)?.to_string(), "5.67");
+    /// assert_eq!(PointPrecision::new(2, Rounding::HalfUp)?.round(exact)?.to_string(), "5.68");
+    /// assert!(PointPrecision::default().round(Decimal::NEGATIVE_ONE).is_err());
+    /// # Ok::<(), loyalty_core::Error>(())
+    /// ```
     pub fn round(self, exact: Decimal) -> Result<Points> {
         Points::new(exact.round_dp_with_strategy(self.decimals, self.rounding.strategy()))
     }
 
     /// Rounds toward zero regardless of the program's mode (used where rounding must never
     /// favour the member, e.g. proportional reversals and caps).
+    ///
+    /// ```
+    /// use loyalty_core::{PointPrecision, Rounding};
+    /// use rust_decimal::Decimal;
+    /// let pharmacy = PointPrecision::new(2, Rounding::HalfUp)?;
+    /// let exact = Decimal::new(5_678, 3);
+    /// assert_eq!(pharmacy.round(exact)?.to_string(), "5.68");
+    /// assert_eq!(pharmacy.round_down(exact)?.to_string(), "5.67");
+    /// # Ok::<(), loyalty_core::Error>(())
+    /// ```
     pub fn round_down(self, exact: Decimal) -> Result<Points> {
         Points::new(exact.round_dp_with_strategy(self.decimals, RoundingStrategy::ToZero))
     }
 
     /// Rounds up to the next representable point value (used to find how many points buy an
     /// amount of money).
+    ///
+    /// ```
+    /// use loyalty_core::{PointPrecision, Rounding};
+    /// use rust_decimal::Decimal;
+    /// let whole = PointPrecision::new(0, Rounding::Down)?;
+    /// // At "100 points = 10.00", 5.01 is worth 50.1 points: 50 points would not cover it.
+    /// assert_eq!(whole.round_up(Decimal::new(501, 1))?.to_string(), "51");
+    /// assert_eq!(whole.round_up(Decimal::from(50))?.to_string(), "50");
+    /// # Ok::<(), loyalty_core::Error>(())
+    /// ```
     pub fn round_up(self, exact: Decimal) -> Result<Points> {
         Points::new(exact.round_dp_with_strategy(self.decimals, RoundingStrategy::AwayFromZero))
     }
