@@ -32,6 +32,15 @@ pub struct TestServer {
 impl TestServer {
     /// Starts a server on a fresh database of `kind`.
     pub async fn start(kind: Kind) -> TestServer {
+        let config = ServerConfig {
+            jwt_secret: Some(JWT_SECRET.into()),
+            ..ServerConfig::default()
+        };
+        TestServer::start_with(kind, config).await
+    }
+
+    /// Starts a server on a fresh database of `kind` with `config`.
+    pub async fn start_with(kind: Kind, config: ServerConfig) -> TestServer {
         let db = TestDatabase::new(kind);
         let clock = Arc::new(ManualClock::new(start()));
         let store = db.store(8, clock.clone());
@@ -42,10 +51,6 @@ impl TestServer {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let (stop, stopped) = oneshot::channel::<()>();
-        let config = ServerConfig {
-            jwt_secret: Some(JWT_SECRET.into()),
-            ..ServerConfig::default()
-        };
         let server_store = store.clone();
         let task = tokio::spawn(async move {
             run(listener, server_store, config, async {
