@@ -268,7 +268,7 @@ fn serves_grpcurl_and_stops_on_sigterm(kind: Kind) {
         &admin,
         "loyalty.v1.ProgramService/CreateProgram",
         &json!({
-            "name": "Shop points",
+            "idempotency_key": "setup:program", "name": "Shop points",
             "rules": {"currency": "INR", "base_points": "1", "base_per": "10"}
         }),
     );
@@ -278,6 +278,7 @@ fn serves_grpcurl_and_stops_on_sigterm(kind: Kind) {
         &billing,
         "loyalty.v1.MemberService/EnrollMember",
         &json!({
+            "idempotency_key": "C-1001:enroll",
             "customer_id": "C-1001", "card_number": "CARD001", "name": "Sachin",
             "program_ids": [program]
         }),

@@ -201,7 +201,7 @@ on_both_backends! {
             reward_id: NO_SUCH_ID.into(),
         });
         refused("unknown reward", shop.rewards.redeem_reward(reward).await, &[Code::NotFound]);
-        refused("empty coupon", shop.rewards.mark_coupon_used(authed(&svc, pb::MarkCouponUsedRequest { coupon_code: String::new() })).await, INVALID);
+        refused("empty coupon", shop.rewards.mark_coupon_used(authed(&svc, pb::MarkCouponUsedRequest { idempotency_key: common::fresh_key(), coupon_code: String::new() })).await, INVALID);
 
         // No credential at all.
         let anonymous = tonic::Request::new(pb::EarnRequest {

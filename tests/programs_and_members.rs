@@ -77,6 +77,7 @@ fn base(currency: &str, points: &str, per: &str) -> pb::ProgramRules {
 
 fn new_program(name: &str, rules: pb::ProgramRules) -> pb::CreateProgramRequest {
     pb::CreateProgramRequest {
+        idempotency_key: common::fresh_key(),
         name: name.into(),
         rules: Some(rules),
     }
@@ -125,6 +126,7 @@ fn in_rule_order(mut program: pb::Program) -> pb::Program {
 
 fn enrollment(customer: &str, card: &str) -> pb::EnrollMemberRequest {
     pb::EnrollMemberRequest {
+        idempotency_key: common::fresh_key(),
         customer_id: customer.into(),
         card_number: card.into(),
         name: format!("Customer {customer}"),
@@ -155,6 +157,7 @@ async fn member_key(server: &TestServer, tenant_id: &str, member_id: &str) -> St
     let mut operator =
         pb::operator_service_client::OperatorServiceClient::new(server.channel().await);
     let request = pb::IssueApiKeyRequest {
+        idempotency_key: common::fresh_key(),
         tenant_id: tenant_id.into(),
         role: pb::Role::Member as i32,
         member_id: member_id.into(),

@@ -117,13 +117,13 @@ on_both_backends! {
         assert!(page.next_page_token.is_empty());
 
         // The till uses the coupon once; the member app cannot mark it.
-        let mark = |key: &str| authed(key, pb::MarkCouponUsedRequest { coupon_code: coupon.coupon_code.to_lowercase() });
+        let mark = |key: &str| authed(key, pb::MarkCouponUsedRequest { idempotency_key: common::fresh_key(), coupon_code: coupon.coupon_code.to_lowercase() });
         assert_eq!(code_of(shop.rewards.mark_coupon_used(mark(&alice_key)).await), Code::PermissionDenied);
         let used = shop.rewards.mark_coupon_used(mark(&svc)).await.unwrap().into_inner().redemption.unwrap();
         assert_eq!(status(&used), pb::RedemptionStatus::Used);
         assert_eq!(used.id, coupon.id);
         assert_eq!(code_of(shop.rewards.mark_coupon_used(mark(&svc)).await), Code::FailedPrecondition);
-        let unknown = authed(&svc, pb::MarkCouponUsedRequest { coupon_code: "0000000000000000".into() });
+        let unknown = authed(&svc, pb::MarkCouponUsedRequest { idempotency_key: common::fresh_key(), coupon_code: "0000000000000000".into() });
         assert_eq!(code_of(shop.rewards.mark_coupon_used(unknown).await), Code::NotFound);
         let page = shop.rewards.list_reward_redemptions(list(&svc, &alice)).await.unwrap().into_inner();
         assert_eq!(status(&page.redemptions[1]), pb::RedemptionStatus::Used);
@@ -170,7 +170,7 @@ on_both_backends! {
             .unwrap()
             .into_inner();
         assert_eq!(status(&page.redemptions[0]), pb::RedemptionStatus::Expired);
-        let mark = authed(&svc, pb::MarkCouponUsedRequest { coupon_code: coupon.coupon_code });
+        let mark = authed(&svc, pb::MarkCouponUsedRequest { idempotency_key: common::fresh_key(), coupon_code: coupon.coupon_code });
         assert_eq!(code_of(shop.rewards.mark_coupon_used(mark).await), Code::FailedPrecondition);
     }
 }

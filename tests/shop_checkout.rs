@@ -280,9 +280,9 @@ on_both_backends! {
 
         // Thirteen months later the points have expired; the admin expires them now.
         server.clock.set("2027-12-21T10:00:00Z".parse().unwrap());
-        let expired = shop.ledger.expire_points(authed(&admin, pb::ExpirePointsRequest {})).await.unwrap().into_inner();
+        let expired = shop.ledger.expire_points(authed(&admin, pb::ExpirePointsRequest { idempotency_key: common::fresh_key() })).await.unwrap().into_inner();
         assert_eq!((expired.memberships, expired.points_expired.as_str()), (2, "250"));
-        let again = shop.ledger.expire_points(authed(&admin, pb::ExpirePointsRequest {})).await.unwrap().into_inner();
+        let again = shop.ledger.expire_points(authed(&admin, pb::ExpirePointsRequest { idempotency_key: common::fresh_key() })).await.unwrap().into_inner();
         assert_eq!((again.memberships, again.points_expired.as_str()), (0, "0"));
         assert_eq!(shop.balances(server, &sachin, &program).expired, pts(50));
 

@@ -283,8 +283,12 @@ CREATE TABLE reward_redemptions (
 );
 CREATE INDEX reward_redemptions_membership ON reward_redemptions (membership_id, id);
 
+-- One row per idempotency key. `tenant_id` is the scope of the key: a tenant's id, or '' (the
+-- empty string) for operator calls, which belong to no tenant (CreateTenant, IssueApiKey,
+-- RevokeApiKey). Hence no foreign key to tenants; rows are written only by the store, in the
+-- same transaction as the operation they record.
 CREATE TABLE idempotency_records (
-    tenant_id TEXT NOT NULL REFERENCES tenants (id),
+    tenant_id TEXT NOT NULL,
     key TEXT NOT NULL,
     operation TEXT NOT NULL,
     fingerprint TEXT NOT NULL,

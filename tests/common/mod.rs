@@ -100,6 +100,15 @@ pub fn authed<T>(key: &str, message: T) -> tonic::Request<T> {
     request
 }
 
+/// A fresh idempotency key for a mutating request (unique in the test process).
+pub fn fresh_key() -> String {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    format!(
+        "test-{}",
+        NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    )
+}
+
 /// Creates a tenant through the API and returns its id with an admin and a service key.
 pub async fn tenant(server: &TestServer, name: &str) -> (String, String, String) {
     let mut operator =
@@ -107,7 +116,10 @@ pub async fn tenant(server: &TestServer, name: &str) -> (String, String, String)
     let tenant = operator
         .create_tenant(authed(
             &server.operator_key,
-            pb::CreateTenantRequest { name: name.into() },
+            pb::CreateTenantRequest {
+                idempotency_key: fresh_key(),
+                name: name.into(),
+            },
         ))
         .await
         .unwrap()
@@ -119,6 +131,7 @@ pub async fn tenant(server: &TestServer, name: &str) -> (String, String, String)
         let request = authed(
             &server.operator_key,
             pb::IssueApiKeyRequest {
+                idempotency_key: fresh_key(),
                 tenant_id: tenant.id.clone(),
                 role: role as i32,
                 member_id: String::new(),

@@ -81,6 +81,7 @@ impl Shop {
         let mut operator =
             pb::operator_service_client::OperatorServiceClient::new(server.channel().await);
         let request = pb::IssueApiKeyRequest {
+            idempotency_key: crate::common::fresh_key(),
             tenant_id: self.tenant.clone(),
             role: pb::Role::Member as i32,
             member_id: member.to_owned(),

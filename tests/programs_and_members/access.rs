@@ -61,11 +61,13 @@ on_both_backends! {
         let refused = client.list_referrals(authed(&app, referrals)).await;
         assert_eq!(code(refused), Code::PermissionDenied);
         let join = pb::JoinProgramRequest {
+            idempotency_key: common::fresh_key(),
             member_id: asha.id.clone(),
             program_id: program.id.clone(),
         };
         assert_eq!(code(client.join_program(authed(&app, join)).await), Code::PermissionDenied);
         let update = pb::UpdateMemberRequest {
+            idempotency_key: common::fresh_key(),
             member_id: asha.id.clone(),
             name: "Mallory".into(),
             ..Default::default()
@@ -80,7 +82,7 @@ on_both_backends! {
         let member = enroll(server, &service_a, "C-1", "CARD-0001").await;
 
         assert_eq!(code(get_program(server, &admin_b, &program.id).await), Code::NotFound);
-        let off = pb::SetProgramEnabledRequest { program_id: program.id.clone(), enabled: false };
+        let off = pb::SetProgramEnabledRequest { idempotency_key: common::fresh_key(), program_id: program.id.clone(), enabled: false };
         let mut programs = program_client(server).await;
         let refused = programs.set_program_enabled(authed(&admin_b, off)).await;
         assert_eq!(code(refused), Code::NotFound);
@@ -91,6 +93,7 @@ on_both_backends! {
         let get = pb::GetMemberRequest { member_id: member.id.clone() };
         assert_eq!(code(members.get_member(authed(&admin_b, get)).await), Code::NotFound);
         let join = pb::JoinProgramRequest {
+            idempotency_key: common::fresh_key(),
             member_id: member.id.clone(),
             program_id: program.id.clone(),
         };

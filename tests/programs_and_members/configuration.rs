@@ -20,6 +20,7 @@ fn weekend_doubles() -> pb::CampaignSettings {
 
 fn reward(program: &pb::Program, name: &str, kind: pb::RewardKind) -> pb::CreateRewardRequest {
     pb::CreateRewardRequest {
+        idempotency_key: common::fresh_key(),
         program_id: program.id.clone(),
         name: name.into(),
         kind: kind as i32,
@@ -57,6 +58,7 @@ on_both_backends! {
 
         // What was read back is accepted again as it is, and means the same.
         let request = pb::UpdateProgramRequest {
+            idempotency_key: common::fresh_key(),
             program_id: created.id.clone(),
             name: "Pharmacy".into(),
             rules: read.rules,
@@ -94,7 +96,7 @@ on_both_backends! {
         let (_, admin, service) = tenant(server, "Shop").await;
         let program = create_program(server, &admin, "Miles", base("USD", "1", "10")).await;
         let switch = |enabled: bool| {
-            let request = pb::SetProgramEnabledRequest { program_id: program.id.clone(), enabled };
+            let request = pb::SetProgramEnabledRequest { idempotency_key: common::fresh_key(), program_id: program.id.clone(), enabled };
             authed(&admin, request)
         };
         let mut client = program_client(server).await;
@@ -112,6 +114,7 @@ on_both_backends! {
         let program = create_program(server, &admin, "Wallet", base("USD", "1", "1")).await;
         let settings = weekend_doubles();
         let request = pb::CreateCampaignRequest {
+            idempotency_key: common::fresh_key(),
             program_id: program.id.clone(),
             settings: Some(settings.clone()),
         };
@@ -128,6 +131,7 @@ on_both_backends! {
 
         let renamed = pb::CampaignSettings { name: "Weekend doubles".into(), ..settings };
         let request = pb::UpdateCampaignRequest {
+            idempotency_key: common::fresh_key(),
             campaign_id: campaign.id.clone(),
             settings: Some(renamed),
         };
@@ -135,7 +139,7 @@ on_both_backends! {
         let updated = updated.into_inner().campaign.unwrap().settings.unwrap();
         assert_eq!(updated.name, "Weekend doubles");
 
-        let off = pb::SetCampaignActiveRequest { campaign_id: campaign.id.clone(), active: false };
+        let off = pb::SetCampaignActiveRequest { idempotency_key: common::fresh_key(), campaign_id: campaign.id.clone(), active: false };
         let refused = client.set_campaign_active(authed(&service, off.clone())).await;
         assert_eq!(code(refused), Code::PermissionDenied);
         let switched = client.set_campaign_active(authed(&admin, off)).await.unwrap();
@@ -148,11 +152,13 @@ on_both_backends! {
         let (tenant_id, admin, service) = tenant(server, "Rewards page").await;
         let program = create_program(server, &admin, "Points", base("USD", "1", "1")).await;
         let coupon = pb::CreateRewardRequest {
+            idempotency_key: common::fresh_key(),
             value: "5.00".into(),
             validity_days: 90,
             ..reward(&program, "$5 coupon", pb::RewardKind::Coupon)
         };
         let donation = pb::CreateRewardRequest {
+            idempotency_key: common::fresh_key(),
             value: "10".into(),
             ..reward(&program, "Plant a tree", pb::RewardKind::Donation)
         };
@@ -170,7 +176,7 @@ on_both_backends! {
 
         let mug = reward(&program, "Mug", pb::RewardKind::Item);
         assert_eq!(code(client.create_reward(authed(&service, mug)).await), Code::PermissionDenied);
-        let off = pb::SetRewardActiveRequest { reward_id: created[2].id.clone(), active: false };
+        let off = pb::SetRewardActiveRequest { idempotency_key: common::fresh_key(), reward_id: created[2].id.clone(), active: false };
         let withdrawn = client.set_reward_active(authed(&admin, off)).await.unwrap();
         assert!(!withdrawn.into_inner().reward.unwrap().active);
 

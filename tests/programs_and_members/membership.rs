@@ -10,6 +10,7 @@ on_both_backends! {
         let wallet = create_program(server, &admin, "Wallet", base("INR", "1", "100")).await;
         let mut client = member_client(server).await;
         let request = pb::EnrollMemberRequest {
+            idempotency_key: common::fresh_key(),
             program_ids: vec![pharmacy.id.clone()],
             phone: "+91 98765 43210".into(),
             ..enrollment("C-1", "card-0001")
@@ -32,6 +33,7 @@ on_both_backends! {
         assert_eq!(code(same_card.await), Code::AlreadyExists);
         // An unknown program enrolls nobody.
         let request = pb::EnrollMemberRequest {
+            idempotency_key: common::fresh_key(),
             program_ids: vec![unknown_id()],
             ..enrollment("C-3", "CARD-0003")
         };
@@ -40,11 +42,16 @@ on_both_backends! {
         assert_eq!(code(nobody), Code::NotFound);
 
         let join = pb::JoinProgramRequest {
+            idempotency_key: common::fresh_key(),
             member_id: member.id.clone(),
             program_id: wallet.id.clone(),
         };
-        client.join_program(authed(&service, join.clone())).await.unwrap();
-        assert_eq!(code(client.join_program(authed(&service, join)).await), Code::AlreadyExists);
+        let joined = client.join_program(authed(&service, join.clone())).await.unwrap().into_inner();
+        // A retry with the same key answers with the same membership; a new join is refused.
+        let retried = client.join_program(authed(&service, join.clone())).await.unwrap().into_inner();
+        assert_eq!(retried.membership.unwrap().id, joined.membership.unwrap().id);
+        let again = pb::JoinProgramRequest { idempotency_key: common::fresh_key(), ..join };
+        assert_eq!(code(client.join_program(authed(&service, again)).await), Code::AlreadyExists);
         let balances = |program_id: &str| {
             let request = pb::GetBalancesRequest {
                 member_id: member.id.clone(),
@@ -62,6 +69,7 @@ on_both_backends! {
         assert_eq!(one.memberships.len(), 1);
 
         let update = pb::UpdateMemberRequest {
+            idempotency_key: common::fresh_key(),
             member_id: member.id.clone(),
             name: "Asha".into(),
             card_number: "card-0009".into(),
@@ -73,7 +81,7 @@ on_both_backends! {
             (updated.name.as_str(), updated.card_number.as_str(), updated.phone.as_str()),
             ("Asha", "CARD-0009", "+91 98765 43210")
         );
-        let off = pb::DeactivateMemberRequest { member_id: member.id.clone() };
+        let off = pb::DeactivateMemberRequest { idempotency_key: common::fresh_key(), member_id: member.id.clone() };
         let deactivated = client.deactivate_member(authed(&admin, off)).await.unwrap();
         assert!(!deactivated.into_inner().member.unwrap().active);
     }
@@ -85,6 +93,7 @@ on_both_backends! {
         let mut client = member_client(server).await;
         let link = |member: &pb::Member, referrer: &pb::Member| {
             let request = pb::LinkReferrerRequest {
+                idempotency_key: common::fresh_key(),
                 member_id: member.id.clone(),
                 referrer_id: referrer.id.clone(),
             };
@@ -98,6 +107,7 @@ on_both_backends! {
         let cycle = client.link_referrer(link(&asha, &bala)).await;
         assert_eq!(code(cycle), Code::FailedPrecondition);
         let request = pb::EnrollMemberRequest {
+            idempotency_key: common::fresh_key(),
             referrer_id: bala.id.clone(),
             ..enrollment("C", "CARD-000C")
         };

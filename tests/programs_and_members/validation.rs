@@ -47,6 +47,7 @@ fn malformed_programs() -> Vec<(&'static str, pb::CreateProgramRequest)> {
         (
             "no rules",
             pb::CreateProgramRequest {
+                idempotency_key: common::fresh_key(),
                 name: "Pharmacy".into(),
                 rules: None,
             },
@@ -80,16 +81,18 @@ on_both_backends! {
             ..Default::default()
         };
         let request = pb::CreateCampaignRequest {
+            idempotency_key: common::fresh_key(),
             program_id: program.id.clone(),
             settings: Some(no_effect),
         };
         let refused = client.create_campaign(authed(&admin, request)).await;
         assert_eq!(code(refused), Code::InvalidArgument);
-        let request = pb::CreateCampaignRequest { program_id: unknown_id(), settings: None };
+        let request = pb::CreateCampaignRequest { idempotency_key: common::fresh_key(), program_id: unknown_id(), settings: None };
         let refused = client.create_campaign(authed(&admin, request)).await;
         assert_eq!(code(refused), Code::InvalidArgument);
 
         let reward = |kind: pb::RewardKind, value: &str, cost: &str| pb::CreateRewardRequest {
+            idempotency_key: common::fresh_key(),
             program_id: program.id.clone(),
             name: "Coupon".into(),
             kind: kind as i32,
@@ -109,6 +112,7 @@ on_both_backends! {
             assert_eq!(status.code(), Code::InvalidArgument, "{case}: {status:?}");
         }
         let unknown = pb::CreateRewardRequest {
+            idempotency_key: common::fresh_key(),
             program_id: unknown_id(),
             ..reward(pb::RewardKind::Item, "", "500")
         };
@@ -132,7 +136,7 @@ on_both_backends! {
             ("short card", enrollment("C-1", "12")),
             ("card with spaces", enrollment("C-1", "CARD 0001")),
             ("no customer id", enrollment("", "CARD-0001")),
-            ("no name", pb::EnrollMemberRequest { name: " ".into(), ..enrollment("C-1", "C-01") }),
+            ("no name", pb::EnrollMemberRequest { idempotency_key: common::fresh_key(), name: " ".into(), ..enrollment("C-1", "C-01") }),
         ];
         for (case, request) in malformed {
             let status = client.enroll_member(authed(&service, request)).await.expect_err(case);

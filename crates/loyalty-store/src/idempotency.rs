@@ -22,6 +22,10 @@ use crate::models::tenant::IdempotencyRow;
 use crate::schema::idempotency_records::dsl as ir;
 use crate::store::Store;
 
+/// The scope of operator calls' keys (creating tenants, issuing and revoking API keys), which
+/// belong to no tenant: stored in `idempotency_records.tenant_id`, where no tenant id is empty.
+pub const OPERATOR_SCOPE: &str = "";
+
 /// A fingerprint of an operation's request: SHA-256 over the operation name and the request's
 /// canonical form (its `Debug` rendering, which for the store's request types lists every field
 /// with normalized decimals).

@@ -303,7 +303,6 @@ diesel::joinable!(campaigns -> programs (program_id));
 diesel::joinable!(campaigns -> tenants (tenant_id));
 diesel::joinable!(holds -> memberships (membership_id));
 diesel::joinable!(holds -> tenants (tenant_id));
-diesel::joinable!(idempotency_records -> tenants (tenant_id));
 diesel::joinable!(ledger_entries -> members (member_id));
 diesel::joinable!(ledger_entries -> memberships (membership_id));
 diesel::joinable!(ledger_entries -> programs (program_id));

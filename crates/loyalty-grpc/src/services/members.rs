@@ -8,8 +8,8 @@ use tonic::{Request, Response, Status};
 use super::blocking;
 use crate::auth::{caller, tenant_for_member, tenant_of};
 use crate::convert::{
-    card_number, id, member_to_pb, member_update_from_pb, membership_to_pb, opt_id, opt_text,
-    page_size,
+    card_number, id, idempotency_key, member_to_pb, member_update_from_pb, membership_to_pb,
+    opt_id, opt_text, page_size,
 };
 use crate::error::{ApiError, ApiResult};
 use crate::pb;
@@ -79,7 +79,9 @@ impl pb::member_service_server::MemberService for MemberApi {
             email,
             referrer_id,
             program_ids: programs,
+            idempotency_key: key,
         } = request.into_inner();
+        let key = idempotency_key(&key)?;
         let new = NewMember {
             customer_id,
             card_number: card_number("card_number", &card)?,
@@ -90,7 +92,7 @@ impl pb::member_service_server::MemberService for MemberApi {
         };
         let programs = program_ids(&programs)?;
         let (member, memberships) = blocking(&self.store, move |s| {
-            s.enroll_member_in(&tenant, new, &programs)
+            s.enroll_member_once(&tenant, &key, new, &programs)
         })
         .await?;
         Ok(Response::new(pb::EnrollMemberResponse {
@@ -153,11 +155,13 @@ impl pb::member_service_server::MemberService for MemberApi {
             phone,
             email,
             card_number,
+            idempotency_key: key,
         } = request.into_inner();
         let (tenant, member_id) = member_scope(&who, &member_id, STAFF)?;
+        let key = idempotency_key(&key)?;
         let update = member_update_from_pb(&name, &phone, &email, &card_number)?;
         let member = blocking(&self.store, move |s| {
-            s.update_member(&tenant, &member_id, update)
+            s.update_member_once(&tenant, &key, &member_id, update)
         })
         .await?;
         Ok(Response::new(pb::UpdateMemberResponse {
@@ -170,10 +174,14 @@ impl pb::member_service_server::MemberService for MemberApi {
         request: Request<pb::DeactivateMemberRequest>,
     ) -> Result<Response<pb::DeactivateMemberResponse>, Status> {
         let who = caller(&request)?;
-        let pb::DeactivateMemberRequest { member_id } = request.into_inner();
+        let pb::DeactivateMemberRequest {
+            member_id,
+            idempotency_key: key,
+        } = request.into_inner();
         let (tenant, member_id) = member_scope(&who, &member_id, STAFF)?;
+        let key = idempotency_key(&key)?;
         let member = blocking(&self.store, move |s| {
-            s.deactivate_member(&tenant, &member_id)
+            s.deactivate_member_once(&tenant, &key, &member_id)
         })
         .await?;
         Ok(Response::new(pb::DeactivateMemberResponse {
@@ -189,11 +197,13 @@ impl pb::member_service_server::MemberService for MemberApi {
         let pb::LinkReferrerRequest {
             member_id,
             referrer_id,
+            idempotency_key: key,
         } = request.into_inner();
         let (tenant, member_id) = member_scope(&who, &member_id, STAFF)?;
+        let key = idempotency_key(&key)?;
         let referrer_id = id("referrer_id", &referrer_id)?;
         let member = blocking(&self.store, move |s| {
-            s.link_referrer(&tenant, &member_id, &referrer_id)
+            s.link_referrer_once(&tenant, &key, &member_id, &referrer_id)
         })
         .await?;
         Ok(Response::new(pb::LinkReferrerResponse {
@@ -244,11 +254,13 @@ impl pb::member_service_server::MemberService for MemberApi {
         let pb::JoinProgramRequest {
             member_id,
             program_id,
+            idempotency_key: key,
         } = request.into_inner();
         let (tenant, member_id) = member_scope(&who, &member_id, STAFF)?;
+        let key = idempotency_key(&key)?;
         let program_id = id("program_id", &program_id)?;
         let membership = blocking(&self.store, move |s| {
-            s.join_program(&tenant, &member_id, &program_id)
+            s.join_program_once(&tenant, &key, &member_id, &program_id)
         })
         .await?;
         Ok(Response::new(pb::JoinProgramResponse {

@@ -5,7 +5,7 @@ use tonic::{Request, Response, Status};
 
 use super::blocking;
 use crate::auth::{caller, require_operator};
-use crate::convert::{opt_id, time_to_pb};
+use crate::convert::{idempotency_key, opt_id, time_to_pb};
 use crate::error::ApiError;
 use crate::pb;
 
@@ -38,8 +38,12 @@ impl pb::operator_service_server::OperatorService for OperatorApi {
         request: Request<pb::CreateTenantRequest>,
     ) -> Result<Response<pb::CreateTenantResponse>, Status> {
         require_operator(&caller(&request)?)?;
-        let pb::CreateTenantRequest { name } = request.into_inner();
-        let tenant = blocking(&self.store, move |s| s.create_tenant(&name)).await?;
+        let pb::CreateTenantRequest {
+            name,
+            idempotency_key: key,
+        } = request.into_inner();
+        let key = idempotency_key(&key)?;
+        let tenant = blocking(&self.store, move |s| s.create_tenant_once(&key, &name)).await?;
         Ok(Response::new(pb::CreateTenantResponse {
             tenant: Some(tenant_to_pb(tenant)),
         }))
@@ -66,7 +70,9 @@ impl pb::operator_service_server::OperatorService for OperatorApi {
             role,
             member_id,
             label,
+            idempotency_key: key,
         } = request.into_inner();
+        let idempotency_key = idempotency_key(&key)?;
         let role = match pb::Role::try_from(role) {
             Ok(pb::Role::Operator) => Role::Operator,
             Ok(pb::Role::Admin) => Role::Admin,
@@ -83,7 +89,13 @@ impl pb::operator_service_server::OperatorService for OperatorApi {
         let tenant = opt_id("tenant_id", &tenant_id)?;
         let member = opt_id("member_id", &member_id)?;
         let key = blocking(&self.store, move |s| {
-            s.issue_api_key(tenant.as_deref(), role, member.as_deref(), &label)
+            s.issue_api_key_once(
+                &idempotency_key,
+                tenant.as_deref(),
+                role,
+                member.as_deref(),
+                &label,
+            )
         })
         .await?;
         Ok(Response::new(pb::IssueApiKeyResponse {
@@ -97,8 +109,13 @@ impl pb::operator_service_server::OperatorService for OperatorApi {
         request: Request<pb::RevokeApiKeyRequest>,
     ) -> Result<Response<pb::RevokeApiKeyResponse>, Status> {
         require_operator(&caller(&request)?)?;
-        let key_id = crate::convert::id("key_id", &request.into_inner().key_id)?;
-        blocking(&self.store, move |s| s.revoke_api_key(&key_id)).await?;
+        let pb::RevokeApiKeyRequest {
+            key_id,
+            idempotency_key: key,
+        } = request.into_inner();
+        let key = idempotency_key(&key)?;
+        let key_id = crate::convert::id("key_id", &key_id)?;
+        blocking(&self.store, move |s| s.revoke_api_key_once(&key, &key_id)).await?;
         Ok(Response::new(pb::RevokeApiKeyResponse {}))
     }
 }

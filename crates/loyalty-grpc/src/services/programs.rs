@@ -9,8 +9,8 @@ use tonic::{Request, Response, Status};
 use super::blocking;
 use crate::auth::{caller, tenant_of};
 use crate::convert::{
-    campaign_to_pb, id, program_to_pb, reward_from_pb, reward_to_pb, rules_from_pb,
-    settings_from_pb,
+    campaign_to_pb, id, idempotency_key, program_to_pb, reward_from_pb, reward_to_pb,
+    rules_from_pb, settings_from_pb,
 };
 use crate::error::{ApiError, ApiResult};
 use crate::pb;
@@ -55,10 +55,15 @@ impl pb::program_service_server::ProgramService for ProgramApi {
     ) -> Result<Response<pb::CreateProgramResponse>, Status> {
         let who = caller(&request)?;
         let tenant = tenant_of(&who, WRITE)?;
-        let pb::CreateProgramRequest { name, rules } = request.into_inner();
+        let pb::CreateProgramRequest {
+            name,
+            rules,
+            idempotency_key: key,
+        } = request.into_inner();
+        let key = idempotency_key(&key)?;
         let rules = rules_from_pb(&required("rules", rules)?)?;
         let program = blocking(&self.store, move |s| {
-            s.create_program(&tenant, &name, rules)
+            s.create_program_once(&tenant, &key, &name, rules)
         })
         .await?;
         Ok(Response::new(pb::CreateProgramResponse {
@@ -76,11 +81,13 @@ impl pb::program_service_server::ProgramService for ProgramApi {
             program_id,
             name,
             rules,
+            idempotency_key: key,
         } = request.into_inner();
+        let key = idempotency_key(&key)?;
         let program_id = id("program_id", &program_id)?;
         let rules = rules_from_pb(&required("rules", rules)?)?;
         let program = blocking(&self.store, move |s| {
-            s.update_program(&tenant, &program_id, &name, rules)
+            s.update_program_once(&tenant, &key, &program_id, &name, rules)
         })
         .await?;
         Ok(Response::new(pb::UpdateProgramResponse {
@@ -124,10 +131,12 @@ impl pb::program_service_server::ProgramService for ProgramApi {
         let pb::SetProgramEnabledRequest {
             program_id,
             enabled,
+            idempotency_key: key,
         } = request.into_inner();
+        let key = idempotency_key(&key)?;
         let program_id = id("program_id", &program_id)?;
         let program = blocking(&self.store, move |s| {
-            s.set_program_enabled(&tenant, &program_id, enabled)
+            s.set_program_enabled_once(&tenant, &key, &program_id, enabled)
         })
         .await?;
         Ok(Response::new(pb::SetProgramEnabledResponse {
@@ -144,13 +153,15 @@ impl pb::program_service_server::ProgramService for ProgramApi {
         let pb::CreateCampaignRequest {
             program_id,
             settings,
+            idempotency_key: key,
         } = request.into_inner();
+        let key = idempotency_key(&key)?;
         let program_id = id("program_id", &program_id)?;
         let settings = required("settings", settings)?;
         let currency = self.program_currency(&tenant, &program_id).await?;
         let spec = settings_from_pb(&settings, currency)?;
         let campaign = blocking(&self.store, move |s| {
-            s.create_campaign(&tenant, &program_id, spec)
+            s.create_campaign_once(&tenant, &key, &program_id, spec)
         })
         .await?;
         Ok(Response::new(pb::CreateCampaignResponse {
@@ -167,7 +178,9 @@ impl pb::program_service_server::ProgramService for ProgramApi {
         let pb::UpdateCampaignRequest {
             campaign_id,
             settings,
+            idempotency_key: key,
         } = request.into_inner();
+        let key = idempotency_key(&key)?;
         let campaign_id = id("campaign_id", &campaign_id)?;
         let settings = required("settings", settings)?;
         let (t, c) = (tenant.clone(), campaign_id.clone());
@@ -179,7 +192,7 @@ impl pb::program_service_server::ProgramService for ProgramApi {
         .await?;
         let spec = settings_from_pb(&settings, currency)?;
         let campaign = blocking(&self.store, move |s| {
-            s.update_campaign(&tenant, &campaign_id, spec)
+            s.update_campaign_once(&tenant, &key, &campaign_id, spec)
         })
         .await?;
         Ok(Response::new(pb::UpdateCampaignResponse {
@@ -211,10 +224,12 @@ impl pb::program_service_server::ProgramService for ProgramApi {
         let pb::SetCampaignActiveRequest {
             campaign_id,
             active,
+            idempotency_key: key,
         } = request.into_inner();
+        let key = idempotency_key(&key)?;
         let campaign_id = id("campaign_id", &campaign_id)?;
         let campaign = blocking(&self.store, move |s| {
-            s.set_campaign_active(&tenant, &campaign_id, active)
+            s.set_campaign_active_once(&tenant, &key, &campaign_id, active)
         })
         .await?;
         Ok(Response::new(pb::SetCampaignActiveResponse {
@@ -235,12 +250,14 @@ impl pb::program_service_server::ProgramService for ProgramApi {
             value,
             cost,
             validity_days,
+            idempotency_key: key,
         } = request.into_inner();
+        let key = idempotency_key(&key)?;
         let program_id = id("program_id", &program_id)?;
         let currency = self.program_currency(&tenant, &program_id).await?;
         let reward = reward_from_pb(&name, kind, &value, &cost, validity_days, currency)?;
         let reward = blocking(&self.store, move |s| {
-            s.create_reward(&tenant, &program_id, reward)
+            s.create_reward_once(&tenant, &key, &program_id, reward)
         })
         .await?;
         Ok(Response::new(pb::CreateRewardResponse {
@@ -274,10 +291,15 @@ impl pb::program_service_server::ProgramService for ProgramApi {
     ) -> Result<Response<pb::SetRewardActiveResponse>, Status> {
         let who = caller(&request)?;
         let tenant = tenant_of(&who, WRITE)?;
-        let pb::SetRewardActiveRequest { reward_id, active } = request.into_inner();
+        let pb::SetRewardActiveRequest {
+            reward_id,
+            active,
+            idempotency_key: key,
+        } = request.into_inner();
+        let key = idempotency_key(&key)?;
         let reward_id = id("reward_id", &reward_id)?;
         let reward = blocking(&self.store, move |s| {
-            s.set_reward_active(&tenant, &reward_id, active)
+            s.set_reward_active_once(&tenant, &key, &reward_id, active)
         })
         .await?;
         Ok(Response::new(pb::SetRewardActiveResponse {

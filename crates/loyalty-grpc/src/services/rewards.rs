@@ -121,9 +121,16 @@ impl pb::reward_service_server::RewardService for RewardApi {
         request: Request<pb::MarkCouponUsedRequest>,
     ) -> Result<Response<pb::MarkCouponUsedResponse>, Status> {
         let tenant = tenant_of(&caller(&request)?, TILLS)?;
-        let pb::MarkCouponUsedRequest { coupon_code: code } = request.into_inner();
+        let pb::MarkCouponUsedRequest {
+            coupon_code: code,
+            idempotency_key: key,
+        } = request.into_inner();
+        let key = idempotency_key(&key)?;
         let code = coupon_code(&code)?;
-        let redemption = blocking(&self.store, move |s| s.mark_coupon_used(&tenant, &code)).await?;
+        let redemption = blocking(&self.store, move |s| {
+            s.mark_coupon_used_once(&tenant, &key, &code)
+        })
+        .await?;
         Ok(Response::new(pb::MarkCouponUsedResponse {
             redemption: Some(redemption_to_pb(&redemption)?),
         }))

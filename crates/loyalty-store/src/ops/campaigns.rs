@@ -1,9 +1,11 @@
 //! Campaigns: an admin creates, edits and switches them; earning and quoting load the ones
 //! that may apply to a bill, with what each has already given.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
-use loyalty_core::{ActiveCampaign, Campaign, CampaignSpec, CampaignUsage, Currency, Points};
+use loyalty_core::{
+    ActiveCampaign, Campaign, CampaignSpec, CampaignUsage, Currency, IdempotencyKey, Points,
+};
 
 use crate::amounts::{points_from_db, points_to_db};
 use crate::clock::{from_db_time, to_db_time};
@@ -181,6 +183,88 @@ pub(crate) fn record_award(
     Ok(())
 }
 
+/// Creates a campaign with a new id inside the caller's transaction.
+fn create_campaign_in(
+    conn: &mut DbConnection,
+    tenant: &str,
+    program_id: &str,
+    spec: &CampaignSpec,
+    now: NaiveDateTime,
+) -> StoreResult<CampaignView> {
+    let id = uuid::Uuid::now_v7();
+    let spec = CampaignSpec { id, ..spec.clone() };
+    let program = load_program(conn, tenant, program_id)?;
+    let campaign = validate(spec, program.rules.currency, 0)?;
+    let mut row = CampaignRow {
+        id: id.to_string(),
+        tenant_id: tenant.to_owned(),
+        program_id: program_id.to_owned(),
+        name: String::new(),
+        starts_at: now,
+        ends_at: now,
+        weekdays: String::new(),
+        categories: String::new(),
+        min_bill: None,
+        effect_kind: String::new(),
+        effect_value: String::new(),
+        priority: 0,
+        member_cap: None,
+        budget: None,
+        awarded: 0,
+        active: true,
+        created_at: now,
+    };
+    campaign_to_row(&mut row, &campaign)?;
+    diesel::insert_into(campaigns::table)
+        .values(&row)
+        .execute(conn)?;
+    view(row, program.rules.currency)
+}
+
+/// Replaces a campaign's configuration inside the caller's transaction.
+fn update_campaign_in(
+    conn: &mut DbConnection,
+    tenant: &str,
+    campaign_id: &str,
+    spec: &CampaignSpec,
+) -> StoreResult<CampaignView> {
+    let mut row = load_row(conn, tenant, campaign_id)?;
+    let id = crate::account::parse_id(&row.id)?;
+    let program = load_program(conn, tenant, &row.program_id)?;
+    let spec = CampaignSpec { id, ..spec.clone() };
+    let campaign = validate(spec, program.rules.currency, row.awarded)?;
+    campaign_to_row(&mut row, &campaign)?;
+    diesel::update(campaigns::table.find(campaign_id))
+        .set(&row)
+        .execute(conn)?;
+    view(row, program.rules.currency)
+}
+
+/// Switches a campaign on or off inside the caller's transaction.
+fn set_campaign_active_in(
+    conn: &mut DbConnection,
+    tenant: &str,
+    campaign_id: &str,
+    active: bool,
+) -> StoreResult<CampaignView> {
+    let mut row = load_row(conn, tenant, campaign_id)?;
+    let program = load_program(conn, tenant, &row.program_id)?;
+    diesel::update(campaigns::table.find(campaign_id))
+        .set(campaigns::active.eq(active))
+        .execute(conn)?;
+    row.active = active;
+    view(row, program.rules.currency)
+}
+
+/// The spec as fingerprinted: its `id` is chosen by the store (or kept), never by the caller,
+/// so it does not take part.
+fn as_request(spec: &CampaignSpec) -> CampaignSpec {
+    CampaignSpec {
+        id: uuid::Uuid::nil(),
+        ..spec.clone()
+    }
+}
+
 impl Store {
     /// Creates a campaign in a program. The store chooses its id (whatever `spec.id` says);
     /// `loyalty-core` validates the configuration, and a minimum bill must be in the program's
@@ -192,36 +276,25 @@ impl Store {
         spec: CampaignSpec,
     ) -> StoreResult<CampaignView> {
         let now = to_db_time(self.now());
-        let id = uuid::Uuid::now_v7();
-        let spec = CampaignSpec { id, ..spec };
-        self.write(|conn| {
-            let program = load_program(conn, tenant, program_id)?;
-            let campaign = validate(spec.clone(), program.rules.currency, 0)?;
-            let mut row = CampaignRow {
-                id: id.to_string(),
-                tenant_id: tenant.to_owned(),
-                program_id: program_id.to_owned(),
-                name: String::new(),
-                starts_at: now,
-                ends_at: now,
-                weekdays: String::new(),
-                categories: String::new(),
-                min_bill: None,
-                effect_kind: String::new(),
-                effect_value: String::new(),
-                priority: 0,
-                member_cap: None,
-                budget: None,
-                awarded: 0,
-                active: true,
-                created_at: now,
-            };
-            campaign_to_row(&mut row, &campaign)?;
-            diesel::insert_into(campaigns::table)
-                .values(&row)
-                .execute(conn)?;
-            view(row, program.rules.currency)
-        })
+        self.write(|conn| create_campaign_in(conn, tenant, program_id, &spec, now))
+    }
+
+    /// [`create_campaign`](Store::create_campaign) once per idempotency key: a retry with the
+    /// same key and request creates nothing and returns the campaign as it is now; with another
+    /// request it is refused with `IdempotencyConflict`.
+    pub fn create_campaign_once(
+        &self,
+        tenant: &str,
+        key: &IdempotencyKey,
+        program_id: &str,
+        spec: CampaignSpec,
+    ) -> StoreResult<CampaignView> {
+        let now = to_db_time(self.now());
+        let request = (program_id, as_request(&spec));
+        let id = self.idempotent(tenant, key, "create_campaign", &request, |conn| {
+            create_campaign_in(conn, tenant, program_id, &spec, now).map(|c| c.id)
+        })?;
+        self.get_campaign(tenant, &id)
     }
 
     /// Replaces a campaign's configuration (its id and what it has given are kept; a budget
@@ -232,18 +305,23 @@ impl Store {
         campaign_id: &str,
         spec: CampaignSpec,
     ) -> StoreResult<CampaignView> {
-        self.write(|conn| {
-            let mut row = load_row(conn, tenant, campaign_id)?;
-            let id = crate::account::parse_id(&row.id)?;
-            let program = load_program(conn, tenant, &row.program_id)?;
-            let spec = CampaignSpec { id, ..spec.clone() };
-            let campaign = validate(spec, program.rules.currency, row.awarded)?;
-            campaign_to_row(&mut row, &campaign)?;
-            diesel::update(campaigns::table.find(campaign_id))
-                .set(&row)
-                .execute(conn)?;
-            view(row, program.rules.currency)
-        })
+        self.write(|conn| update_campaign_in(conn, tenant, campaign_id, &spec))
+    }
+
+    /// [`update_campaign`](Store::update_campaign) once per idempotency key (a replay returns
+    /// the campaign as it is now).
+    pub fn update_campaign_once(
+        &self,
+        tenant: &str,
+        key: &IdempotencyKey,
+        campaign_id: &str,
+        spec: CampaignSpec,
+    ) -> StoreResult<CampaignView> {
+        let request = (campaign_id, as_request(&spec));
+        let id = self.idempotent(tenant, key, "update_campaign", &request, |conn| {
+            update_campaign_in(conn, tenant, campaign_id, &spec).map(|c| c.id)
+        })?;
+        self.get_campaign(tenant, &id)
     }
 
     /// Switches a campaign on or off; a switched-off campaign never applies.
@@ -253,15 +331,23 @@ impl Store {
         campaign_id: &str,
         active: bool,
     ) -> StoreResult<CampaignView> {
-        self.write(|conn| {
-            let mut row = load_row(conn, tenant, campaign_id)?;
-            let program = load_program(conn, tenant, &row.program_id)?;
-            diesel::update(campaigns::table.find(campaign_id))
-                .set(campaigns::active.eq(active))
-                .execute(conn)?;
-            row.active = active;
-            view(row, program.rules.currency)
-        })
+        self.write(|conn| set_campaign_active_in(conn, tenant, campaign_id, active))
+    }
+
+    /// [`set_campaign_active`](Store::set_campaign_active) once per idempotency key (a replay
+    /// returns the campaign as it is now).
+    pub fn set_campaign_active_once(
+        &self,
+        tenant: &str,
+        key: &IdempotencyKey,
+        campaign_id: &str,
+        active: bool,
+    ) -> StoreResult<CampaignView> {
+        let request = (campaign_id, active);
+        let id = self.idempotent(tenant, key, "set_campaign_active", &request, |conn| {
+            set_campaign_active_in(conn, tenant, campaign_id, active).map(|c| c.id)
+        })?;
+        self.get_campaign(tenant, &id)
     }
 
     /// A campaign of the tenant.

@@ -5,10 +5,13 @@
 //! system), so guessing a valid code is hopeless; the `UNIQUE` column on the code is the
 //! backstop. Codes are matched as typed without regard to case, spaces or dashes.
 
+use chrono::{DateTime, Utc};
 use diesel::prelude::*;
+use loyalty_core::IdempotencyKey;
 use rand::Rng;
 
 use crate::clock::{from_db_time, to_db_time};
+use crate::db::DbConnection;
 use crate::error::{StoreError, StoreResult};
 use crate::models::reward::RewardRedemptionRow;
 use crate::ops::reward_redemptions::{
@@ -42,59 +45,92 @@ fn normalize_code(code: &str) -> String {
         .collect()
 }
 
+/// Marks a coupon used inside the caller's transaction (`code` normalized).
+fn mark_coupon_used_in(
+    conn: &mut DbConnection,
+    tenant: &str,
+    code: &str,
+    now: DateTime<Utc>,
+) -> StoreResult<RewardRedemptionView> {
+    let mut row: RewardRedemptionRow = reward_redemptions::table
+        .filter(reward_redemptions::tenant_id.eq(tenant))
+        .filter(reward_redemptions::coupon_code.eq(code))
+        .select(RewardRedemptionRow::as_select())
+        .first(conn)
+        .optional()?
+        .ok_or_else(|| StoreError::NotFound {
+            what: "coupon",
+            id: code.to_owned(),
+        })?;
+    match status_at(&row, now)? {
+        RewardRedemptionStatus::Active => {}
+        RewardRedemptionStatus::Used => {
+            let when = row.used_at.map(|t| from_db_time(t).to_rfc3339());
+            return Err(StoreError::FailedPrecondition(format!(
+                "coupon {code} was already used (at {}); a coupon is used once",
+                when.unwrap_or_default()
+            )));
+        }
+        RewardRedemptionStatus::Expired => {
+            let when = row.expires_at.map(|t| from_db_time(t).to_rfc3339());
+            return Err(StoreError::FailedPrecondition(format!(
+                "coupon {code} expired at {}",
+                when.unwrap_or_default()
+            )));
+        }
+    }
+    let used_at = to_db_time(now);
+    // The status condition is the backstop against two concurrent uses.
+    let changed = diesel::update(
+        reward_redemptions::table
+            .filter(reward_redemptions::id.eq(&row.id))
+            .filter(reward_redemptions::status.eq(RewardRedemptionStatus::Active.as_str())),
+    )
+    .set((
+        reward_redemptions::status.eq(RewardRedemptionStatus::Used.as_str()),
+        reward_redemptions::used_at.eq(Some(used_at)),
+    ))
+    .execute(conn)?;
+    if changed != 1 {
+        return Err(StoreError::FailedPrecondition(format!(
+            "coupon {code} was already used; a coupon is used once"
+        )));
+    }
+    row.status = RewardRedemptionStatus::Used.as_str().to_owned();
+    row.used_at = Some(used_at);
+    load_view(conn, &row, now)
+}
+
 impl Store {
     /// Marks a coupon of the tenant used (at checkout). Refused with `FailedPrecondition` when
     /// it was already used or has expired, `NotFound` when no coupon of the tenant has the code.
     pub fn mark_coupon_used(&self, tenant: &str, code: &str) -> StoreResult<RewardRedemptionView> {
         let code = normalize_code(code);
         let now = self.now();
-        self.write(|conn| {
-            let mut row: RewardRedemptionRow = reward_redemptions::table
+        self.write(|conn| mark_coupon_used_in(conn, tenant, &code, now))
+    }
+
+    /// [`mark_coupon_used`](Store::mark_coupon_used) once per idempotency key: a retry with the
+    /// same key and code returns the redemption as it is now instead of "already used"; with
+    /// another code it is refused with `IdempotencyConflict`.
+    pub fn mark_coupon_used_once(
+        &self,
+        tenant: &str,
+        key: &IdempotencyKey,
+        code: &str,
+    ) -> StoreResult<RewardRedemptionView> {
+        let code = normalize_code(code);
+        let now = self.now();
+        let id = self.idempotent(tenant, key, "mark_coupon_used", &code, |conn| {
+            mark_coupon_used_in(conn, tenant, &code, now).map(|r| r.id)
+        })?;
+        let now = self.now();
+        self.read(|conn| {
+            let row: RewardRedemptionRow = reward_redemptions::table
                 .filter(reward_redemptions::tenant_id.eq(tenant))
-                .filter(reward_redemptions::coupon_code.eq(&code))
+                .filter(reward_redemptions::id.eq(&id))
                 .select(RewardRedemptionRow::as_select())
-                .first(conn)
-                .optional()?
-                .ok_or_else(|| StoreError::NotFound {
-                    what: "coupon",
-                    id: code.clone(),
-                })?;
-            match status_at(&row, now)? {
-                RewardRedemptionStatus::Active => {}
-                RewardRedemptionStatus::Used => {
-                    let when = row.used_at.map(|t| from_db_time(t).to_rfc3339());
-                    return Err(StoreError::FailedPrecondition(format!(
-                        "coupon {code} was already used (at {}); a coupon is used once",
-                        when.unwrap_or_default()
-                    )));
-                }
-                RewardRedemptionStatus::Expired => {
-                    let when = row.expires_at.map(|t| from_db_time(t).to_rfc3339());
-                    return Err(StoreError::FailedPrecondition(format!(
-                        "coupon {code} expired at {}",
-                        when.unwrap_or_default()
-                    )));
-                }
-            }
-            let used_at = to_db_time(now);
-            // The status condition is the backstop against two concurrent uses.
-            let changed = diesel::update(
-                reward_redemptions::table
-                    .filter(reward_redemptions::id.eq(&row.id))
-                    .filter(reward_redemptions::status.eq(RewardRedemptionStatus::Active.as_str())),
-            )
-            .set((
-                reward_redemptions::status.eq(RewardRedemptionStatus::Used.as_str()),
-                reward_redemptions::used_at.eq(Some(used_at)),
-            ))
-            .execute(conn)?;
-            if changed != 1 {
-                return Err(StoreError::FailedPrecondition(format!(
-                    "coupon {code} was already used; a coupon is used once"
-                )));
-            }
-            row.status = RewardRedemptionStatus::Used.as_str().to_owned();
-            row.used_at = Some(used_at);
+                .first(conn)?;
             load_view(conn, &row, now)
         })
     }

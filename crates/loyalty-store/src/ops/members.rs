@@ -6,13 +6,12 @@ use loyalty_core::{Balances, CardNumber};
 use serde::{Deserialize, Serialize};
 
 use crate::account::balances_of;
-use crate::clock::{from_db_time, to_db_time};
+use crate::clock::from_db_time;
 use crate::db::DbConnection;
 use crate::error::{StoreError, StoreResult};
 use crate::models::member::{MemberRow, MembershipRow};
-use crate::ops::programs::load_program;
 use crate::schema::{members, memberships};
-use crate::store::{Store, new_id};
+use crate::store::Store;
 
 /// A member: a customer of a tenant with a loyalty card.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -130,34 +129,6 @@ pub struct Page<T> {
     pub next_cursor: Option<String>,
 }
 
-fn text(what: &'static str, value: &str, max: usize) -> StoreResult<String> {
-    let value = value.trim();
-    if value.is_empty() || value.chars().count() > max || value.chars().any(char::is_control) {
-        return Err(StoreError::InvalidArgument(format!(
-            "{what} must have 1 to {max} characters and no control characters"
-        )));
-    }
-    Ok(value.to_owned())
-}
-
-fn optional(what: &'static str, value: Option<&str>, max: usize) -> StoreResult<Option<String>> {
-    value
-        .map(str::trim)
-        .filter(|v| !v.is_empty())
-        .map(|v| text(what, v, max))
-        .transpose()
-}
-
-fn unique_violation(err: StoreError, card: &str, customer: &str) -> StoreError {
-    if err.is_unique_violation() {
-        StoreError::AlreadyExists(format!(
-            "a member with card number {card:?} or customer id {customer:?} already exists in this tenant"
-        ))
-    } else {
-        err
-    }
-}
-
 /// Loads a member of the tenant.
 pub(crate) fn load_member(
     conn: &mut DbConnection,
@@ -208,129 +179,7 @@ pub(crate) fn find_membership(
         })
 }
 
-/// Checks that linking `referrer_id` as the referrer of `member_id` creates no cycle.
-fn check_referral(
-    conn: &mut DbConnection,
-    tenant: &str,
-    member_id: &str,
-    referrer_id: &str,
-) -> StoreResult<()> {
-    if member_id == referrer_id {
-        return Err(loyalty_core::Error::SelfReferral.into());
-    }
-    let mut next = Some(load_member(conn, tenant, referrer_id)?);
-    let mut steps = 0;
-    while let Some(m) = next {
-        if m.id == member_id {
-            return Err(loyalty_core::Error::ReferralCycle.into());
-        }
-        steps += 1;
-        next = match m.referrer_id {
-            Some(id) if steps < 10_000 => Some(load_member(conn, tenant, &id)?),
-            _ => None,
-        };
-    }
-    Ok(())
-}
-
 impl Store {
-    /// Enrolls a member (issues the card). The referrer, if given, must be a member of the
-    /// same tenant.
-    pub fn enroll_member(&self, tenant: &str, new: NewMember) -> StoreResult<Member> {
-        self.enroll_member_in(tenant, new, &[])
-            .map(|(member, _)| member)
-    }
-
-    /// Enrolls a member and joins the given programs, all in one transaction: either the
-    /// member exists with every membership, or nothing was written.
-    pub fn enroll_member_in(
-        &self,
-        tenant: &str,
-        new: NewMember,
-        program_ids: &[String],
-    ) -> StoreResult<(Member, Vec<Membership>)> {
-        let now = to_db_time(self.now());
-        let row = MemberRow {
-            id: new_id(),
-            tenant_id: tenant.to_owned(),
-            customer_id: text("customer id", &new.customer_id, 128)?,
-            card_number: new.card_number.as_str().to_owned(),
-            name: text("name", &new.name, 200)?,
-            phone: optional("phone", new.phone.as_deref(), 32)?,
-            email: optional("email", new.email.as_deref(), 254)?,
-            referrer_id: new.referrer_id.clone(),
-            active: true,
-            created_at: now,
-            updated_at: now,
-        };
-        let memberships = self.write(|conn| {
-            crate::ops::tenants::require_tenant(conn, tenant)?;
-            if let Some(referrer) = &row.referrer_id {
-                load_member(conn, tenant, referrer)?;
-            }
-            diesel::insert_into(members::table)
-                .values(&row)
-                .execute(conn)
-                .map_err(|e| unique_violation(e.into(), &row.card_number, &row.customer_id))?;
-            program_ids
-                .iter()
-                .map(|program| insert_membership(conn, tenant, &row.id, program, now))
-                .collect::<StoreResult<Vec<_>>>()
-        })?;
-        Ok((row.into(), memberships))
-    }
-
-    /// Updates a member's details or replaces the card.
-    pub fn update_member(
-        &self,
-        tenant: &str,
-        member_id: &str,
-        update: MemberUpdate,
-    ) -> StoreResult<Member> {
-        let now = to_db_time(self.now());
-        self.write(|conn| {
-            let mut row = load_member(conn, tenant, member_id)?;
-            if let Some(name) = &update.name {
-                row.name = text("name", name, 200)?;
-            }
-            if let Some(phone) = &update.phone {
-                row.phone = optional("phone", phone.as_deref(), 32)?;
-            }
-            if let Some(email) = &update.email {
-                row.email = optional("email", email.as_deref(), 254)?;
-            }
-            if let Some(card) = &update.card_number {
-                row.card_number = card.as_str().to_owned();
-            }
-            row.updated_at = now;
-            diesel::update(members::table.find(member_id))
-                .set((
-                    members::name.eq(&row.name),
-                    members::phone.eq(&row.phone),
-                    members::email.eq(&row.email),
-                    members::card_number.eq(&row.card_number),
-                    members::updated_at.eq(now),
-                ))
-                .execute(conn)
-                .map_err(|e| unique_violation(e.into(), &row.card_number, &row.customer_id))?;
-            Ok(Member::from(row))
-        })
-    }
-
-    /// Deactivates a member: no more earning or redeeming; history stays readable.
-    pub fn deactivate_member(&self, tenant: &str, member_id: &str) -> StoreResult<Member> {
-        let now = to_db_time(self.now());
-        self.write(|conn| {
-            let mut row = load_member(conn, tenant, member_id)?;
-            diesel::update(members::table.find(member_id))
-                .set((members::active.eq(false), members::updated_at.eq(now)))
-                .execute(conn)?;
-            row.active = false;
-            row.updated_at = now;
-            Ok(Member::from(row))
-        })
-    }
-
     /// A member by id.
     pub fn get_member(&self, tenant: &str, member_id: &str) -> StoreResult<Member> {
         self.read(|conn| load_member(conn, tenant, member_id).map(Member::from))
@@ -394,35 +243,6 @@ impl Store {
         })
     }
 
-    /// Links `referrer_id` as the member's referrer (one level; no self-referral, no cycles; a
-    /// referrer, once linked, is not replaced).
-    pub fn link_referrer(
-        &self,
-        tenant: &str,
-        member_id: &str,
-        referrer_id: &str,
-    ) -> StoreResult<Member> {
-        let now = to_db_time(self.now());
-        self.write(|conn| {
-            let mut row = load_member(conn, tenant, member_id)?;
-            if let Some(existing) = &row.referrer_id {
-                if existing == referrer_id {
-                    return Ok(Member::from(row));
-                }
-                return Err(StoreError::FailedPrecondition(format!(
-                    "member {member_id} was already referred by {existing}; a referrer is linked once"
-                )));
-            }
-            check_referral(conn, tenant, member_id, referrer_id)?;
-            diesel::update(members::table.find(member_id))
-                .set((members::referrer_id.eq(referrer_id), members::updated_at.eq(now)))
-                .execute(conn)?;
-            row.referrer_id = Some(referrer_id.to_owned());
-            row.updated_at = now;
-            Ok(Member::from(row))
-        })
-    }
-
     /// The members that `member_id` referred.
     pub fn list_referrals(&self, tenant: &str, member_id: &str) -> StoreResult<Vec<Member>> {
         self.read(|conn| {
@@ -436,21 +256,6 @@ impl Store {
                 .into_iter()
                 .map(Member::from)
                 .collect())
-        })
-    }
-
-    /// Makes the member a member of the program.
-    pub fn join_program(
-        &self,
-        tenant: &str,
-        member_id: &str,
-        program_id: &str,
-    ) -> StoreResult<Membership> {
-        let now = to_db_time(self.now());
-        self.write(|conn| {
-            let member = load_member(conn, tenant, member_id)?;
-            require_active(&member)?;
-            insert_membership(conn, tenant, member_id, program_id, now)
         })
     }
 
@@ -481,50 +286,6 @@ impl Store {
                 .collect()
         })
     }
-}
-
-/// Inserts the membership of an (active, loaded) member in a program of the tenant.
-fn insert_membership(
-    conn: &mut DbConnection,
-    tenant: &str,
-    member_id: &str,
-    program_id: &str,
-    now: chrono::NaiveDateTime,
-) -> StoreResult<Membership> {
-    load_program(conn, tenant, program_id)?;
-    let row = MembershipRow {
-        id: new_id(),
-        tenant_id: tenant.to_owned(),
-        member_id: member_id.to_owned(),
-        program_id: program_id.to_owned(),
-        available: 0,
-        pending: 0,
-        held: 0,
-        debt: 0,
-        earned: 0,
-        redeemed: 0,
-        expired: 0,
-        reversed: 0,
-        tier: None,
-        best_tier_rank: None,
-        version: 0,
-        joined_at: now,
-        updated_at: now,
-    };
-    diesel::insert_into(memberships::table)
-        .values(&row)
-        .execute(conn)
-        .map_err(|e| {
-            let e = StoreError::from(e);
-            if e.is_unique_violation() {
-                StoreError::AlreadyExists(format!(
-                    "member {member_id} already joined program {program_id}"
-                ))
-            } else {
-                e
-            }
-        })?;
-    Membership::try_from(row)
 }
 
 /// Turns `limit + 1` rows into a page: the extra row only says there is a next page.

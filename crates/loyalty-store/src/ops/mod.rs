@@ -7,6 +7,7 @@ pub mod bills;
 pub mod campaigns;
 pub mod coupons;
 pub mod earn;
+pub mod enrollment;
 pub mod expiry;
 pub mod history;
 pub mod hold_resolution;

@@ -1,8 +1,8 @@
 //! Programs and their rules: create, replace the rules, enable/disable, read.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
-use loyalty_core::{ProgramRules, Rules};
+use loyalty_core::{IdempotencyKey, ProgramRules, Rules};
 
 use crate::clock::{from_db_time, to_db_time};
 use crate::db::DbConnection;
@@ -44,7 +44,7 @@ fn check_name(name: &str) -> StoreResult<String> {
     Ok(name.to_owned())
 }
 
-fn blank_row(id: String, tenant: &str, name: String, now: chrono::NaiveDateTime) -> ProgramRow {
+fn blank_row(id: String, tenant: &str, name: String, now: NaiveDateTime) -> ProgramRow {
     ProgramRow {
         id,
         tenant_id: tenant.to_owned(),
@@ -170,6 +170,73 @@ pub(crate) fn require_enabled(program: &Program) -> StoreResult<()> {
     }
 }
 
+/// Creates a program (name checked, rules validated) inside the caller's transaction.
+fn create_program_in(
+    conn: &mut DbConnection,
+    tenant: &str,
+    name: &str,
+    rules: &Rules,
+    now: NaiveDateTime,
+) -> StoreResult<Program> {
+    let id = new_id();
+    let rows = rules_to_rows(blank_row(id.clone(), tenant, name.to_owned(), now), rules)?;
+    crate::ops::tenants::require_tenant(conn, tenant)?;
+    diesel::insert_into(programs::table)
+        .values(&rows.program)
+        .execute(conn)
+        .map_err(|e| name_taken(e.into(), name))?;
+    insert_rule_rows(conn, &rows)?;
+    load_program(conn, tenant, &id)
+}
+
+/// Replaces a program's name and rules inside the caller's transaction.
+fn update_program_in(
+    conn: &mut DbConnection,
+    tenant: &str,
+    program_id: &str,
+    name: &str,
+    rules: &Rules,
+    now: NaiveDateTime,
+) -> StoreResult<Program> {
+    let current = load_program(conn, tenant, program_id)?;
+    let mut row = blank_row(program_id.to_owned(), tenant, name.to_owned(), now);
+    row.enabled = current.enabled;
+    row.version = current.version + 1;
+    row.created_at = to_db_time(current.created_at);
+    let rows = rules_to_rows(row, rules)?;
+    diesel::update(programs::table.find(program_id))
+        .set(&rows.program)
+        .execute(conn)
+        .map_err(|e| name_taken(e.into(), name))?;
+    diesel::delete(program_categories::table.filter(program_categories::program_id.eq(program_id)))
+        .execute(conn)?;
+    diesel::delete(program_actions::table.filter(program_actions::program_id.eq(program_id)))
+        .execute(conn)?;
+    diesel::delete(program_tiers::table.filter(program_tiers::program_id.eq(program_id)))
+        .execute(conn)?;
+    insert_rule_rows(conn, &rows)?;
+    load_program(conn, tenant, program_id)
+}
+
+/// Switches a program on or off inside the caller's transaction.
+fn set_program_enabled_in(
+    conn: &mut DbConnection,
+    tenant: &str,
+    program_id: &str,
+    enabled: bool,
+    now: NaiveDateTime,
+) -> StoreResult<Program> {
+    load_program(conn, tenant, program_id)?;
+    diesel::update(programs::table.find(program_id))
+        .set((
+            programs::enabled.eq(enabled),
+            programs::version.eq(programs::version + 1),
+            programs::updated_at.eq(now),
+        ))
+        .execute(conn)?;
+    load_program(conn, tenant, program_id)
+}
+
 impl Store {
     /// Creates a program with validated rules.
     pub fn create_program(
@@ -181,17 +248,26 @@ impl Store {
         let name = check_name(name)?;
         let rules = rules.validate()?;
         let now = to_db_time(self.now());
-        let id = new_id();
-        let rows = rules_to_rows(blank_row(id.clone(), tenant, name.clone(), now), &rules)?;
-        self.write(|conn| {
-            crate::ops::tenants::require_tenant(conn, tenant)?;
-            diesel::insert_into(programs::table)
-                .values(&rows.program)
-                .execute(conn)
-                .map_err(|e| name_taken(e.into(), &name))?;
-            insert_rule_rows(conn, &rows)?;
-            load_program(conn, tenant, &id)
-        })
+        self.write(|conn| create_program_in(conn, tenant, &name, &rules, now))
+    }
+
+    /// [`create_program`](Store::create_program) once per idempotency key: a retry with the
+    /// same key and request creates nothing and returns the program as it is now; with another
+    /// request it is refused with `IdempotencyConflict`.
+    pub fn create_program_once(
+        &self,
+        tenant: &str,
+        key: &IdempotencyKey,
+        name: &str,
+        rules: ProgramRules,
+    ) -> StoreResult<Program> {
+        let name = check_name(name)?;
+        let rules = rules.validate()?;
+        let now = to_db_time(self.now());
+        let id = self.idempotent(tenant, key, "create_program", &(&name, &rules), |conn| {
+            create_program_in(conn, tenant, &name, &rules, now).map(|p| p.id)
+        })?;
+        self.get_program(tenant, &id)
     }
 
     /// Replaces a program's name and rules (atomically; entries already posted keep the numbers
@@ -206,30 +282,27 @@ impl Store {
         let name = check_name(name)?;
         let rules = rules.validate()?;
         let now = to_db_time(self.now());
-        self.write(|conn| {
-            let current = load_program(conn, tenant, program_id)?;
-            let mut row = blank_row(program_id.to_owned(), tenant, name.clone(), now);
-            row.enabled = current.enabled;
-            row.version = current.version + 1;
-            row.created_at = to_db_time(current.created_at);
-            let rows = rules_to_rows(row, &rules)?;
-            diesel::update(programs::table.find(program_id))
-                .set(&rows.program)
-                .execute(conn)
-                .map_err(|e| name_taken(e.into(), &name))?;
-            diesel::delete(
-                program_categories::table.filter(program_categories::program_id.eq(program_id)),
-            )
-            .execute(conn)?;
-            diesel::delete(
-                program_actions::table.filter(program_actions::program_id.eq(program_id)),
-            )
-            .execute(conn)?;
-            diesel::delete(program_tiers::table.filter(program_tiers::program_id.eq(program_id)))
-                .execute(conn)?;
-            insert_rule_rows(conn, &rows)?;
-            load_program(conn, tenant, program_id)
-        })
+        self.write(|conn| update_program_in(conn, tenant, program_id, &name, &rules, now))
+    }
+
+    /// [`update_program`](Store::update_program) once per idempotency key (a replay returns
+    /// the program as it is now).
+    pub fn update_program_once(
+        &self,
+        tenant: &str,
+        key: &IdempotencyKey,
+        program_id: &str,
+        name: &str,
+        rules: ProgramRules,
+    ) -> StoreResult<Program> {
+        let name = check_name(name)?;
+        let rules = rules.validate()?;
+        let now = to_db_time(self.now());
+        let request = (program_id, &name, &rules);
+        let id = self.idempotent(tenant, key, "update_program", &request, |conn| {
+            update_program_in(conn, tenant, program_id, &name, &rules, now).map(|p| p.id)
+        })?;
+        self.get_program(tenant, &id)
     }
 
     /// Switches a program on or off.
@@ -240,17 +313,24 @@ impl Store {
         enabled: bool,
     ) -> StoreResult<Program> {
         let now = to_db_time(self.now());
-        self.write(|conn| {
-            load_program(conn, tenant, program_id)?;
-            diesel::update(programs::table.find(program_id))
-                .set((
-                    programs::enabled.eq(enabled),
-                    programs::version.eq(programs::version + 1),
-                    programs::updated_at.eq(now),
-                ))
-                .execute(conn)?;
-            load_program(conn, tenant, program_id)
-        })
+        self.write(|conn| set_program_enabled_in(conn, tenant, program_id, enabled, now))
+    }
+
+    /// [`set_program_enabled`](Store::set_program_enabled) once per idempotency key (a replay
+    /// returns the program as it is now).
+    pub fn set_program_enabled_once(
+        &self,
+        tenant: &str,
+        key: &IdempotencyKey,
+        program_id: &str,
+        enabled: bool,
+    ) -> StoreResult<Program> {
+        let now = to_db_time(self.now());
+        let request = (program_id, enabled);
+        let id = self.idempotent(tenant, key, "set_program_enabled", &request, |conn| {
+            set_program_enabled_in(conn, tenant, program_id, enabled, now).map(|p| p.id)
+        })?;
+        self.get_program(tenant, &id)
     }
 
     /// A program of the tenant.

@@ -1,9 +1,9 @@
 //! The rewards catalog of a program: coupons, donations and items with a points cost.
 //! Redeeming them is in [`reward_redemptions`](super::reward_redemptions).
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
-use loyalty_core::{Currency, Money, Reward, RewardKind};
+use loyalty_core::{Currency, IdempotencyKey, Money, Reward, RewardKind};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
@@ -89,6 +89,52 @@ fn kind_columns(kind: &RewardKind, currency: Currency) -> StoreResult<(&'static 
     })
 }
 
+/// Adds a reward to a program's catalog inside the caller's transaction.
+fn create_reward_in(
+    conn: &mut DbConnection,
+    tenant: &str,
+    program_id: &str,
+    reward: &Reward,
+    now: NaiveDateTime,
+) -> StoreResult<RewardView> {
+    let program = load_program(conn, tenant, program_id)?;
+    let (kind, value) = kind_columns(reward.kind(), program.rules.currency)?;
+    let row = RewardRow {
+        id: new_id(),
+        tenant_id: tenant.to_owned(),
+        program_id: program_id.to_owned(),
+        name: reward.name().to_owned(),
+        kind: kind.to_owned(),
+        value,
+        cost: points_to_db(reward.cost())?,
+        validity_days: reward
+            .validity_days()
+            .map(|d| i32::try_from(d).unwrap_or(i32::MAX)),
+        active: true,
+        created_at: now,
+    };
+    diesel::insert_into(rewards::table)
+        .values(&row)
+        .execute(conn)?;
+    Ok(reward_view(&row, program.rules.currency))
+}
+
+/// Offers or withdraws a reward inside the caller's transaction.
+fn set_reward_active_in(
+    conn: &mut DbConnection,
+    tenant: &str,
+    reward_id: &str,
+    active: bool,
+) -> StoreResult<RewardView> {
+    let mut row = load_reward(conn, tenant, reward_id)?;
+    diesel::update(rewards::table.find(reward_id))
+        .set(rewards::active.eq(active))
+        .execute(conn)?;
+    row.active = active;
+    let currency = currency_of(conn, &row.program_id)?;
+    Ok(reward_view(&row, currency))
+}
+
 impl Store {
     /// Adds a reward to a program's catalog (active at once). Its value must be in the
     /// program's currency.
@@ -99,28 +145,25 @@ impl Store {
         reward: Reward,
     ) -> StoreResult<RewardView> {
         let now = to_db_time(self.now());
-        self.write(|conn| {
-            let program = load_program(conn, tenant, program_id)?;
-            let (kind, value) = kind_columns(reward.kind(), program.rules.currency)?;
-            let row = RewardRow {
-                id: new_id(),
-                tenant_id: tenant.to_owned(),
-                program_id: program_id.to_owned(),
-                name: reward.name().to_owned(),
-                kind: kind.to_owned(),
-                value,
-                cost: points_to_db(reward.cost())?,
-                validity_days: reward
-                    .validity_days()
-                    .map(|d| i32::try_from(d).unwrap_or(i32::MAX)),
-                active: true,
-                created_at: now,
-            };
-            diesel::insert_into(rewards::table)
-                .values(&row)
-                .execute(conn)?;
-            Ok(reward_view(&row, program.rules.currency))
-        })
+        self.write(|conn| create_reward_in(conn, tenant, program_id, &reward, now))
+    }
+
+    /// [`create_reward`](Store::create_reward) once per idempotency key: a retry with the same
+    /// key and request adds nothing and returns the reward as it is now; with another request
+    /// it is refused with `IdempotencyConflict`.
+    pub fn create_reward_once(
+        &self,
+        tenant: &str,
+        key: &IdempotencyKey,
+        program_id: &str,
+        reward: Reward,
+    ) -> StoreResult<RewardView> {
+        let now = to_db_time(self.now());
+        let request = (program_id, &reward);
+        let id = self.idempotent(tenant, key, "create_reward", &request, |conn| {
+            create_reward_in(conn, tenant, program_id, &reward, now).map(|r| r.id)
+        })?;
+        self.get_reward(tenant, &id)
     }
 
     /// Offers a reward again, or withdraws it (redemptions already made stay valid).
@@ -130,12 +173,29 @@ impl Store {
         reward_id: &str,
         active: bool,
     ) -> StoreResult<RewardView> {
-        self.write(|conn| {
-            let mut row = load_reward(conn, tenant, reward_id)?;
-            diesel::update(rewards::table.find(reward_id))
-                .set(rewards::active.eq(active))
-                .execute(conn)?;
-            row.active = active;
+        self.write(|conn| set_reward_active_in(conn, tenant, reward_id, active))
+    }
+
+    /// [`set_reward_active`](Store::set_reward_active) once per idempotency key (a replay
+    /// returns the reward as it is now).
+    pub fn set_reward_active_once(
+        &self,
+        tenant: &str,
+        key: &IdempotencyKey,
+        reward_id: &str,
+        active: bool,
+    ) -> StoreResult<RewardView> {
+        let request = (reward_id, active);
+        let id = self.idempotent(tenant, key, "set_reward_active", &request, |conn| {
+            set_reward_active_in(conn, tenant, reward_id, active).map(|r| r.id)
+        })?;
+        self.get_reward(tenant, &id)
+    }
+
+    /// A reward of the tenant.
+    pub fn get_reward(&self, tenant: &str, reward_id: &str) -> StoreResult<RewardView> {
+        self.read(|conn| {
+            let row = load_reward(conn, tenant, reward_id)?;
             let currency = currency_of(conn, &row.program_id)?;
             Ok(reward_view(&row, currency))
         })

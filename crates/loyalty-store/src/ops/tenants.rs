@@ -1,14 +1,16 @@
 //! Tenants and API keys (keys are stored hashed; the plain key is shown once).
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
+use loyalty_core::IdempotencyKey;
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::clock::{from_db_time, to_db_time};
+use crate::db::DbConnection;
 use crate::error::{StoreError, StoreResult};
-use crate::idempotency::hex;
+use crate::idempotency::{OPERATOR_SCOPE, hex};
 use crate::models::tenant::{ApiKeyRow, TenantRow};
 use crate::schema::{api_keys, members, tenants};
 use crate::store::{Store, new_id};
@@ -101,28 +103,46 @@ fn hash_key(key: &str) -> String {
     hex(&Sha256::digest(key.as_bytes()))
 }
 
+fn tenant_row(name: &str, now: NaiveDateTime) -> StoreResult<TenantRow> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 200 {
+        return Err(StoreError::InvalidArgument(
+            "a tenant name must have 1 to 200 characters".into(),
+        ));
+    }
+    Ok(TenantRow {
+        id: new_id(),
+        name: name.to_owned(),
+        active: true,
+        created_at: now,
+    })
+}
+
+fn create_tenant_in(conn: &mut DbConnection, row: &TenantRow) -> StoreResult<()> {
+    diesel::insert_into(tenants::table)
+        .values(row)
+        .execute(conn)?;
+    Ok(())
+}
+
 impl Store {
     /// Creates a tenant.
     pub fn create_tenant(&self, name: &str) -> StoreResult<Tenant> {
-        let name = name.trim();
-        if name.is_empty() || name.chars().count() > 200 {
-            return Err(StoreError::InvalidArgument(
-                "a tenant name must have 1 to 200 characters".into(),
-            ));
-        }
-        let row = TenantRow {
-            id: new_id(),
-            name: name.to_owned(),
-            active: true,
-            created_at: to_db_time(self.now()),
-        };
-        self.write(|conn| {
-            diesel::insert_into(tenants::table)
-                .values(&row)
-                .execute(conn)?;
-            Ok(())
-        })?;
+        let row = tenant_row(name, to_db_time(self.now()))?;
+        self.write(|conn| create_tenant_in(conn, &row))?;
         Ok(row.into())
+    }
+
+    /// [`create_tenant`](Store::create_tenant) once per idempotency key (in the operator
+    /// scope, [`OPERATOR_SCOPE`]): a retry with the same key and name creates nothing and
+    /// returns the tenant as it is now; with another name it is refused with
+    /// `IdempotencyConflict`.
+    pub fn create_tenant_once(&self, key: &IdempotencyKey, name: &str) -> StoreResult<Tenant> {
+        let row = tenant_row(name, to_db_time(self.now()))?;
+        let id = self.idempotent(OPERATOR_SCOPE, key, "create_tenant", &row.name, |conn| {
+            create_tenant_in(conn, &row).map(|()| row.id.clone())
+        })?;
+        self.get_tenant(&id)
     }
 
     /// A tenant by id.
@@ -162,71 +182,46 @@ impl Store {
         member_id: Option<&str>,
         label: &str,
     ) -> StoreResult<IssuedKey> {
-        match (role, tenant_id, member_id) {
-            (Role::Operator, None, None) => {}
-            (Role::Operator, _, _) => {
-                return Err(StoreError::InvalidArgument(
-                    "an operator key belongs to no tenant and no member".into(),
-                ));
-            }
-            (Role::Member, Some(_), Some(_)) => {}
-            (Role::Member, _, _) => {
-                return Err(StoreError::InvalidArgument(
-                    "a member key needs a tenant and a member".into(),
-                ));
-            }
-            (_, Some(_), None) => {}
-            (_, _, _) => {
-                return Err(StoreError::InvalidArgument(format!(
-                    "an {} key needs a tenant and no member",
-                    role.as_str()
-                )));
-            }
+        let (row, key) = key_row(tenant_id, role, member_id, label, to_db_time(self.now()))?;
+        self.write(|conn| issue_api_key_in(conn, &row))?;
+        Ok(IssuedKey {
+            id: row.id,
+            key,
+            role,
+            tenant_id: row.tenant_id,
+            member_id: row.member_id,
+        })
+    }
+
+    /// [`issue_api_key`](Store::issue_api_key) once per idempotency key (operator scope). The
+    /// secret is never stored, so it cannot be replayed: a retry with the same key and request
+    /// issues no second key and is refused with `AlreadyExists` naming the key already issued;
+    /// with another request it is refused with `IdempotencyConflict`.
+    pub fn issue_api_key_once(
+        &self,
+        idempotency_key: &IdempotencyKey,
+        tenant_id: Option<&str>,
+        role: Role,
+        member_id: Option<&str>,
+        label: &str,
+    ) -> StoreResult<IssuedKey> {
+        let (row, key) = key_row(tenant_id, role, member_id, label, to_db_time(self.now()))?;
+        let request = (tenant_id, role, member_id, &row.label);
+        let issued: String = self.idempotent(
+            OPERATOR_SCOPE,
+            idempotency_key,
+            "issue_api_key",
+            &request,
+            |conn| issue_api_key_in(conn, &row).map(|()| row.id.clone()),
+        )?;
+        if issued != row.id {
+            return Err(StoreError::AlreadyExists(format!(
+                "idempotency key {:?} already issued API key {issued}; its secret was shown once \
+                 and cannot be shown again (revoke it and issue a new key with a new idempotency \
+                 key if it was lost)",
+                idempotency_key.as_str()
+            )));
         }
-        let mut secret = [0u8; 32];
-        rand::rng().fill_bytes(&mut secret);
-        let key = format!("lk_{}", hex(&secret));
-        let row = ApiKeyRow {
-            id: new_id(),
-            tenant_id: tenant_id.map(str::to_owned),
-            role: role.as_str().to_owned(),
-            member_id: member_id.map(str::to_owned),
-            label: label.trim().to_owned(),
-            key_hash: hash_key(&key),
-            created_at: to_db_time(self.now()),
-            revoked_at: None,
-        };
-        self.write(|conn| {
-            if let Some(tenant) = tenant_id {
-                let exists: i64 = tenants::table
-                    .filter(tenants::id.eq(tenant))
-                    .count()
-                    .get_result(conn)?;
-                if exists == 0 {
-                    return Err(StoreError::NotFound {
-                        what: "tenant",
-                        id: tenant.to_owned(),
-                    });
-                }
-            }
-            if let (Some(tenant), Some(member)) = (tenant_id, member_id) {
-                let exists: i64 = members::table
-                    .filter(members::id.eq(member))
-                    .filter(members::tenant_id.eq(tenant))
-                    .count()
-                    .get_result(conn)?;
-                if exists == 0 {
-                    return Err(StoreError::NotFound {
-                        what: "member",
-                        id: member.to_owned(),
-                    });
-                }
-            }
-            diesel::insert_into(api_keys::table)
-                .values(&row)
-                .execute(conn)?;
-            Ok(())
-        })?;
         Ok(IssuedKey {
             id: row.id,
             key,
@@ -239,17 +234,14 @@ impl Store {
     /// Revokes a key; revoked keys authenticate no more.
     pub fn revoke_api_key(&self, key_id: &str) -> StoreResult<()> {
         let now = to_db_time(self.now());
-        self.write(|conn| {
-            let changed = diesel::update(api_keys::table.find(key_id))
-                .set(api_keys::revoked_at.eq(Some(now)))
-                .execute(conn)?;
-            if changed == 0 {
-                return Err(StoreError::NotFound {
-                    what: "API key",
-                    id: key_id.to_owned(),
-                });
-            }
-            Ok(())
+        self.write(|conn| revoke_api_key_in(conn, key_id, now))
+    }
+
+    /// [`revoke_api_key`](Store::revoke_api_key) once per idempotency key (operator scope).
+    pub fn revoke_api_key_once(&self, key: &IdempotencyKey, key_id: &str) -> StoreResult<()> {
+        let now = to_db_time(self.now());
+        self.idempotent(OPERATOR_SCOPE, key, "revoke_api_key", &key_id, |conn| {
+            revoke_api_key_in(conn, key_id, now)
         })
     }
 
@@ -288,8 +280,100 @@ impl Store {
     }
 }
 
+/// A new key's row (its role, tenant and member checked) and its secret.
+fn key_row(
+    tenant_id: Option<&str>,
+    role: Role,
+    member_id: Option<&str>,
+    label: &str,
+    now: NaiveDateTime,
+) -> StoreResult<(ApiKeyRow, String)> {
+    match (role, tenant_id, member_id) {
+        (Role::Operator, None, None) => {}
+        (Role::Operator, _, _) => {
+            return Err(StoreError::InvalidArgument(
+                "an operator key belongs to no tenant and no member".into(),
+            ));
+        }
+        (Role::Member, Some(_), Some(_)) => {}
+        (Role::Member, _, _) => {
+            return Err(StoreError::InvalidArgument(
+                "a member key needs a tenant and a member".into(),
+            ));
+        }
+        (_, Some(_), None) => {}
+        (_, _, _) => {
+            return Err(StoreError::InvalidArgument(format!(
+                "an {} key needs a tenant and no member",
+                role.as_str()
+            )));
+        }
+    }
+    let mut secret = [0u8; 32];
+    rand::rng().fill_bytes(&mut secret);
+    let key = format!("lk_{}", hex(&secret));
+    let row = ApiKeyRow {
+        id: new_id(),
+        tenant_id: tenant_id.map(str::to_owned),
+        role: role.as_str().to_owned(),
+        member_id: member_id.map(str::to_owned),
+        label: label.trim().to_owned(),
+        key_hash: hash_key(&key),
+        created_at: now,
+        revoked_at: None,
+    };
+    Ok((row, key))
+}
+
+/// Stores a key's row inside the caller's transaction, once its tenant and member exist.
+fn issue_api_key_in(conn: &mut DbConnection, row: &ApiKeyRow) -> StoreResult<()> {
+    if let Some(tenant) = &row.tenant_id {
+        let exists: i64 = tenants::table
+            .filter(tenants::id.eq(tenant))
+            .count()
+            .get_result(conn)?;
+        if exists == 0 {
+            return Err(StoreError::NotFound {
+                what: "tenant",
+                id: tenant.to_owned(),
+            });
+        }
+    }
+    if let (Some(tenant), Some(member)) = (&row.tenant_id, &row.member_id) {
+        let exists: i64 = members::table
+            .filter(members::id.eq(member))
+            .filter(members::tenant_id.eq(tenant))
+            .count()
+            .get_result(conn)?;
+        if exists == 0 {
+            return Err(StoreError::NotFound {
+                what: "member",
+                id: member.to_owned(),
+            });
+        }
+    }
+    diesel::insert_into(api_keys::table)
+        .values(row)
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Revokes a key inside the caller's transaction.
+fn revoke_api_key_in(conn: &mut DbConnection, key_id: &str, now: NaiveDateTime) -> StoreResult<()> {
+    let changed = diesel::update(api_keys::table.find(key_id))
+        .set(api_keys::revoked_at.eq(Some(now)))
+        .execute(conn)?;
+    if changed == 0 {
+        return Err(StoreError::NotFound {
+            what: "API key",
+            id: key_id.to_owned(),
+        });
+    }
+    Ok(())
+}
+
 /// Fails with `NotFound` unless the tenant exists and is active.
-pub(crate) fn require_tenant(conn: &mut crate::db::DbConnection, tenant: &str) -> StoreResult<()> {
+pub(crate) fn require_tenant(conn: &mut DbConnection, tenant: &str) -> StoreResult<()> {
     let active: Option<bool> = tenants::table
         .find(tenant)
         .select(tenants::active)

@@ -7,7 +7,9 @@ use tonic::{Request, Response, Status};
 use super::{ADMIN, CHECKOUT, in_store, keyed};
 use crate::auth::{caller, tenant_for_member, tenant_of};
 use crate::convert::ledger::{bill_to_pb, entry_to_pb, points_to_pb, reverse_to_pb};
-use crate::convert::{kind_from_pb, opt_decimal, opt_id, opt_time, page_size, reference};
+use crate::convert::{
+    idempotency_key, kind_from_pb, opt_decimal, opt_id, opt_time, page_size, reference,
+};
 use crate::error::ApiResult;
 use crate::observe::count_points;
 use crate::pb;
@@ -114,12 +116,17 @@ pub(super) async fn get_bill(
     }))
 }
 
+/// Expiry is naturally idempotent: a retry finds nothing due that the first call expired, so
+/// the key is required and validated but not recorded.
 pub(super) async fn expire_points(
     store: &Store,
     request: Request<pb::ExpirePointsRequest>,
 ) -> Result<Response<pb::ExpirePointsResponse>, Status> {
     let tenant = tenant_of(&caller(&request)?, ADMIN)?;
-    let pb::ExpirePointsRequest {} = request.into_inner();
+    let pb::ExpirePointsRequest {
+        idempotency_key: key,
+    } = request.into_inner();
+    idempotency_key(&key)?;
     let (memberships, points) = in_store(store, move |s| {
         let (mut memberships, mut points) = (0u64, rust_decimal::Decimal::ZERO);
         for _ in 0..EXPIRY_ROUNDS {
