@@ -123,12 +123,14 @@ impl Store {
         match result {
             Ok(Outcome::Fresh(value)) => Ok(value),
             Ok(Outcome::Stored(row)) => replay(row, operation, &print),
-            // A concurrent call with the same key committed first: answer with its result.
-            Err(err) if err.is_unique_violation() => match find(&mut conn, tenant, key.as_str())? {
+            // A concurrent call with the same key may have committed first: then this one lost
+            // on the unique key, or (on PostgreSQL, where it waited for the row lock and then
+            // saw the first call's effect) a rule refused it, e.g. the points were already
+            // spent by the first call. Either way the caller's retry gets the first result.
+            Err(err) => match find(&mut conn, tenant, key.as_str())? {
                 Some(row) => replay(row, operation, &print),
                 None => Err(err),
             },
-            Err(err) => Err(err),
         }
     }
 }

@@ -54,6 +54,9 @@ on_both_backends_in_parallel! {
                     let (c, start) = (&c, &start);
                     s.spawn(move || {
                         let req = redeem_req(c, &format!("burn-{i}"), &format!("ORDER-{i}"), bill("100"), "10");
+                        // Open this thread's pooled connection before the race, so the
+                        // calls really overlap instead of queueing for connections.
+                        t.store.get_membership(&c.tenant, &c.member, &c.program).unwrap();
                         start.wait();
                         t.store.redeem(&c.tenant, req)
                     })
@@ -82,6 +85,9 @@ on_both_backends_in_parallel! {
                     let (c, start) = (&c, &start);
                     s.spawn(move || {
                         let req = redeem_req(c, "order-1:burn", "ORDER-1", bill("100"), "10");
+                        // Open this thread's pooled connection before the race, so the
+                        // duplicates really overlap instead of queueing for connections.
+                        t.store.get_membership(&c.tenant, &c.member, &c.program).unwrap();
                         start.wait();
                         t.store.redeem(&c.tenant, req)
                     })
@@ -95,6 +101,36 @@ on_both_backends_in_parallel! {
         }
         assert_eq!(entries(t, &c, "redeemed"), 1);
         assert_eq!(balances(t, &c).available, pts("190"));
+    }
+
+    fn concurrent_retries_of_a_burn_of_the_whole_balance_all_get_the_first_result(t) {
+        // The retries that wait behind the first call would find no points left; they must
+        // still answer with the first call's result, not with "insufficient points".
+        let c = open_checkout(t, "Token Service", open_rules());
+        give(t, &c, "10");
+        let start = Barrier::new(THREADS);
+        let results: Vec<_> = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..THREADS)
+                .map(|_| {
+                    let (c, start) = (&c, &start);
+                    s.spawn(move || {
+                        let req = redeem_req(c, "order-2:burn", "ORDER-2", bill("100"), "10");
+                        // Open this thread's pooled connection before the race, so the
+                        // duplicates really overlap instead of queueing for connections.
+                        t.store.get_membership(&c.tenant, &c.member, &c.program).unwrap();
+                        start.wait();
+                        t.store.redeem(&c.tenant, req)
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        let first = results[0].as_ref().unwrap();
+        for result in &results {
+            assert_eq!(result.as_ref().unwrap(), first);
+        }
+        assert_eq!(entries(t, &c, "redeemed"), 1);
+        assert!(balances(t, &c).available.is_zero());
     }
 
     fn a_capture_racing_a_release_of_one_hold_has_exactly_one_winner_every_time(t) {

@@ -39,6 +39,10 @@ fn two_replicas_race_for_points(kind: Kind) {
                         bill("100"),
                         "10",
                     );
+                    // Open this thread's pooled connection first, so the calls really overlap.
+                    replica
+                        .get_membership(&c.tenant, &c.member, &c.program)
+                        .unwrap();
                     start.wait();
                     replica.redeem(&c.tenant, req)
                 })
@@ -71,6 +75,10 @@ fn two_replicas_retrying_one_key_have_one_effect(kind: Kind) {
                 let (c, start) = (&c, &start);
                 s.spawn(move || {
                     let req = redeem_req(c, "ORDER-1:burn", "ORDER-1", bill("100"), "10");
+                    // Open this thread's pooled connection first, so the calls really overlap.
+                    replica
+                        .get_membership(&c.tenant, &c.member, &c.program)
+                        .unwrap();
                     start.wait();
                     replica.redeem(&c.tenant, req).unwrap()
                 })
