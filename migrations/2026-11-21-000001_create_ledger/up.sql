@@ -6,7 +6,9 @@
 --   * points and money are exact BIGINT counts of ten-thousandths (scale 4): 12.5 is 125000;
 --   * rates and percentages are exact decimal strings (TEXT) and are validated by loyalty-core;
 --   * timestamps are UTC TIMESTAMP (without zone);
---   * ledger_entries and lot_allocations are append-only: no UPDATE or DELETE ever touches them.
+--   * ledger_entries and lot_allocations are append-only: no UPDATE or DELETE ever touches them;
+--   * queries that should use a partial index repeat its predicate literally (a bound parameter
+--     cannot prove the index's WHERE clause).
 
 CREATE TABLE tenants (
     id TEXT NOT NULL PRIMARY KEY,
@@ -192,6 +194,7 @@ CREATE TABLE point_lots (
 CREATE INDEX point_lots_open ON point_lots (membership_id, expires_at) WHERE remaining > 0;
 CREATE INDEX point_lots_expiry ON point_lots (expires_at) WHERE remaining > 0;
 CREATE INDEX point_lots_maturity ON point_lots (spendable_from) WHERE pending;
+CREATE INDEX point_lots_maturing ON point_lots (membership_id, spendable_from) WHERE pending AND remaining > 0;
 CREATE INDEX point_lots_reference ON point_lots (membership_id, reference);
 
 CREATE TABLE holds (

@@ -11,7 +11,9 @@
 //! balances. A balance can therefore only change together with the entry that explains it.
 
 use chrono::{DateTime, Utc};
+use diesel::dsl::sql;
 use diesel::prelude::*;
+use diesel::sql_types::Bool;
 use loyalty_core::ledger::{self, Balances, BucketDelta, EntryKind};
 use loyalty_core::lots::{self, Allocation, Lot};
 use loyalty_core::{Points, Rules};
@@ -141,16 +143,27 @@ impl Account {
     pub fn settle(&mut self, conn: &mut DbConnection) -> StoreResult<Points> {
         use crate::schema::point_lots::dsl as l;
         let now_db = to_db_time(self.now);
-        let due: Vec<LotRow> = l::point_lots
+        // Two queries whose literal predicates match the partial indexes `point_lots_open`
+        // and `point_lots_maturing` (a bound `remaining > $1` could not use them), so
+        // settling stays cheap however many lots a membership has.
+        let mut due: Vec<LotRow> = l::point_lots
             .filter(l::membership_id.eq(&self.row.id))
-            .filter(l::remaining.gt(0))
-            .filter(
-                l::expires_at
-                    .le(now_db)
-                    .or(l::pending.eq(true).and(l::spendable_from.le(now_db))),
-            )
+            .filter(sql::<Bool>("point_lots.remaining > 0"))
+            .filter(l::expires_at.le(now_db))
             .select(LotRow::as_select())
             .load(conn)?;
+        let maturing: Vec<LotRow> = l::point_lots
+            .filter(l::membership_id.eq(&self.row.id))
+            .filter(sql::<Bool>("point_lots.pending"))
+            .filter(sql::<Bool>("point_lots.remaining > 0"))
+            .filter(l::spendable_from.le(now_db))
+            .select(LotRow::as_select())
+            .load(conn)?;
+        for row in maturing {
+            if !due.iter().any(|d| d.id == row.id) {
+                due.push(row);
+            }
+        }
         let lots = due.iter().map(lot_of).collect::<StoreResult<Vec<_>>>()?;
         let reference_of = |lot_id: Uuid| {
             due.iter()
@@ -283,7 +296,7 @@ impl Account {
         use crate::schema::point_lots::dsl as l;
         let rows: Vec<LotRow> = l::point_lots
             .filter(l::membership_id.eq(&self.row.id))
-            .filter(l::remaining.gt(0))
+            .filter(sql::<Bool>("point_lots.remaining > 0"))
             .filter(l::pending.eq(false))
             .select(LotRow::as_select())
             .load(conn)?;

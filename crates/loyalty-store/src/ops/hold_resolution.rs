@@ -226,8 +226,12 @@ impl Store {
     pub fn expire_holds(&self, tenant: Option<&str>) -> StoreResult<usize> {
         let now = self.now();
         let due: Vec<(String, String)> = self.read(|conn| {
+            // A literal predicate (not a bound parameter), so both backends can use the
+            // partial index `holds_active_expiry ... WHERE status = 'active'`.
             let mut query = holds::table
-                .filter(holds::status.eq(HoldStatus::Active.as_str()))
+                .filter(diesel::dsl::sql::<diesel::sql_types::Bool>(
+                    "holds.status = 'active'",
+                ))
                 .filter(holds::expires_at.le(to_db_time(now)))
                 .into_boxed();
             if let Some(tenant) = tenant {
