@@ -25,7 +25,7 @@ use crate::ops::bills::check_reference;
 use crate::ops::earn::check_actor;
 use crate::ops::members::find_membership;
 
-use crate::ops::spending::{CheckoutSpend, SpendOnBill, lock_checkout_spend};
+use crate::ops::spending::{CheckoutSpend, SpendOnBill};
 use crate::schema::{holds, memberships, programs};
 use crate::store::{Store, new_id};
 
@@ -176,62 +176,61 @@ impl Store {
                 req.ttl_seconds
             )));
         }
-        self.record_redemption_attempt(
-            tenant,
-            &req.idempotency_key,
-            &req.member_id,
-            &req.program_id,
-        )?;
         let now = self.now();
-        self.idempotent(tenant, &req.idempotency_key, "reserve", &req, |conn| {
-            let CheckoutSpend {
-                spender,
-                mut acct,
-                bill,
-                redemption,
-                quote,
-            } = lock_checkout_spend(
-                conn,
-                tenant,
-                &SpendOnBill {
-                    member_id: &req.member_id,
-                    program_id: &req.program_id,
-                    reference: &reference,
-                    lines: &req.lines,
-                    at: req.at,
-                    points: req.points,
-                },
-                now,
-            )?;
-            let rules = &spender.program.rules;
-            let row = HoldRow {
-                id: new_id(),
-                tenant_id: tenant.to_owned(),
-                membership_id: acct.row.id.clone(),
-                reference: reference.clone(),
-                points: crate::amounts::points_to_db(redemption.points)?,
-                value: money_to_db(&redemption.value)?,
-                bill_total: money_to_db(&bill.total())?,
-                to_pay: money_to_db(&quote.to_pay)?,
-                captured: 0,
-                status: HoldStatus::Active.as_str().to_owned(),
-                expires_at: to_db_time(now + Duration::seconds(i64::from(req.ttl_seconds))),
-                created_at: to_db_time(now),
-                resolved_at: None,
-            };
-            // The hold row comes first: the allocations refer to it.
-            diesel::insert_into(holds::table)
-                .values(&row)
-                .execute(conn)?;
-            let meta = EntryMeta {
-                reference: Some(reference.clone()),
-                hold_id: Some(row.id.clone()),
-                ..EntryMeta::by(&req.actor)
-            };
-            acct.debit(conn, EntryKind::Reserved, redemption.points, &meta)?;
-            acct.save(conn)?;
-            Ok(hold_view(&row, &acct.row, rules.currency))
-        })
+        let spend = SpendOnBill {
+            member_id: &req.member_id,
+            program_id: &req.program_id,
+            reference: &reference,
+            lines: &req.lines,
+            at: req.at,
+            points: req.points,
+        };
+        let key = &req.idempotency_key;
+        self.spend_on_bill(
+            tenant,
+            key,
+            "reserve",
+            &req,
+            spend,
+            now,
+            |conn, checkout| {
+                let CheckoutSpend {
+                    spender,
+                    mut acct,
+                    bill,
+                    redemption,
+                    quote,
+                } = checkout;
+                let rules = &spender.program.rules;
+                let row = HoldRow {
+                    id: new_id(),
+                    tenant_id: tenant.to_owned(),
+                    membership_id: acct.row.id.clone(),
+                    reference: reference.clone(),
+                    points: crate::amounts::points_to_db(redemption.points)?,
+                    value: money_to_db(&redemption.value)?,
+                    bill_total: money_to_db(&bill.total())?,
+                    to_pay: money_to_db(&quote.to_pay)?,
+                    captured: 0,
+                    status: HoldStatus::Active.as_str().to_owned(),
+                    expires_at: to_db_time(now + Duration::seconds(i64::from(req.ttl_seconds))),
+                    created_at: to_db_time(now),
+                    resolved_at: None,
+                };
+                // The hold row comes first: the allocations refer to it.
+                diesel::insert_into(holds::table)
+                    .values(&row)
+                    .execute(conn)?;
+                let meta = EntryMeta {
+                    reference: Some(reference.clone()),
+                    hold_id: Some(row.id.clone()),
+                    ..EntryMeta::by(&req.actor)
+                };
+                acct.debit(conn, EntryKind::Reserved, redemption.points, &meta)?;
+                acct.save(conn)?;
+                Ok(hold_view(&row, &acct.row, rules.currency))
+            },
+        )
     }
 
     /// A hold of the tenant.

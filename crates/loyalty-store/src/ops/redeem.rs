@@ -13,7 +13,7 @@ use crate::ops::bills::check_reference;
 use crate::ops::earn::check_actor;
 use crate::ops::outcome::PointBalances;
 
-use crate::ops::spending::{CheckoutSpend, SpendOnBill, add_to_bill, lock_checkout_spend};
+use crate::ops::spending::{CheckoutSpend, SpendOnBill, add_to_bill};
 use crate::store::Store;
 
 /// A request to pay part of a bill with points.
@@ -71,33 +71,24 @@ impl Store {
     pub fn redeem(&self, tenant: &str, req: RedeemRequest) -> StoreResult<RedeemOutcome> {
         let reference = check_reference(&req.reference)?;
         check_actor(&req.actor)?;
-        self.record_redemption_attempt(
-            tenant,
-            &req.idempotency_key,
-            &req.member_id,
-            &req.program_id,
-        )?;
         let now = self.now();
-        self.idempotent(tenant, &req.idempotency_key, "redeem", &req, |conn| {
+        let spend = SpendOnBill {
+            member_id: &req.member_id,
+            program_id: &req.program_id,
+            reference: &reference,
+            lines: &req.lines,
+            at: req.at,
+            points: req.points,
+        };
+        let key = &req.idempotency_key;
+        self.spend_on_bill(tenant, key, "redeem", &req, spend, now, |conn, checkout| {
             let CheckoutSpend {
                 spender,
                 mut acct,
                 bill,
                 redemption,
                 quote,
-            } = lock_checkout_spend(
-                conn,
-                tenant,
-                &SpendOnBill {
-                    member_id: &req.member_id,
-                    program_id: &req.program_id,
-                    reference: &reference,
-                    lines: &req.lines,
-                    at: req.at,
-                    points: req.points,
-                },
-                now,
-            )?;
+            } = checkout;
             let rules = &spender.program.rules;
             let meta = EntryMeta::by(&req.actor).with_reference(Some(&reference));
             let (entry_id, _) = acct.debit(conn, EntryKind::Redeemed, redemption.points, &meta)?;

@@ -7,7 +7,8 @@ use diesel::dsl::sql;
 use diesel::prelude::*;
 use diesel::sql_types::BigInt;
 use loyalty_core::{
-    Bill, BillLine, Currency, Money, Points, Quote, QuoteInput, Redemption, Rules, quote,
+    Bill, BillLine, Currency, IdempotencyKey, Money, Points, Quote, QuoteInput, Redemption, Rules,
+    quote,
 };
 
 use crate::account::Account;
@@ -22,7 +23,7 @@ use crate::ops::members::{find_membership, load_member, require_active};
 use crate::ops::programs::{Program, load_program, require_enabled};
 use crate::ops::rate_limit::check_redemption_rate;
 use crate::schema::{bills, holds};
-use crate::store::new_id;
+use crate::store::{Store, new_id};
 
 /// Who is spending: an enabled program, an active member, and the membership.
 #[derive(Debug)]
@@ -95,6 +96,33 @@ pub(crate) fn lock_checkout_spend(
         redemption,
         quote,
     })
+}
+
+impl Store {
+    /// Pays a bill with points, idempotently: records the redemption attempt (rate limit),
+    /// then in one idempotent transaction locks and checks the spend ([`lock_checkout_spend`])
+    /// and hands it to `then`, which posts the entry that spends the points.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn spend_on_bill<Req, Res>(
+        &self,
+        tenant: &str,
+        key: &IdempotencyKey,
+        operation: &'static str,
+        request: &Req,
+        spend: SpendOnBill<'_>,
+        now: DateTime<Utc>,
+        mut then: impl FnMut(&mut DbConnection, CheckoutSpend) -> StoreResult<Res>,
+    ) -> StoreResult<Res>
+    where
+        Req: std::fmt::Debug,
+        Res: serde::Serialize + serde::de::DeserializeOwned,
+    {
+        self.record_redemption_attempt(tenant, key, spend.member_id, spend.program_id)?;
+        self.idempotent(tenant, key, operation, request, |conn| {
+            let checkout = lock_checkout_spend(conn, tenant, &spend, now)?;
+            then(conn, checkout)
+        })
+    }
 }
 
 /// The gross bill, in the program's currency, at `at` (default: now; not in the future).
