@@ -17,8 +17,14 @@ pub async fn run(store: Store, interval: Duration, mut stop: watch::Receiver<boo
             _ = ticker.tick() => {}
             _ = stop.changed() => return,
         }
-        let store = store.clone();
-        let outcome = tokio::task::spawn_blocking(move || sweep_once(&store)).await;
+        // Through the writer like every other write, so the sweep never competes with it for
+        // SQLite's lock.
+        let outcome = store
+            .submit(|s| {
+                sweep_once(s);
+                Ok(())
+            })
+            .await;
         if let Err(err) = outcome {
             tracing::error!(error = %err, "sweep task failed");
         }

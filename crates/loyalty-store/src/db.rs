@@ -67,9 +67,20 @@ pub struct ConnectionManager {
 }
 
 /// Pragmas set on every SQLite connection as it is opened: WAL so readers never block the
-/// writer, a busy timeout so writers queue instead of failing, foreign keys enforced.
+/// writer, a busy timeout so writers of other processes queue instead of failing, a commit
+/// that survives power loss (`synchronous = FULL` syncs the WAL on every commit; group commit
+/// makes that one `fsync` per batch), foreign keys enforced.
 const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 15000; \
-     PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;";
+     PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;";
+
+fn open_sqlite(url: &str) -> Result<SqliteConnection, diesel::r2d2::Error> {
+    let path = url.strip_prefix("sqlite://").unwrap_or(url);
+    let mut conn =
+        SqliteConnection::establish(path).map_err(diesel::r2d2::Error::ConnectionError)?;
+    conn.batch_execute(SQLITE_PRAGMAS)
+        .map_err(diesel::r2d2::Error::QueryError)?;
+    Ok(conn)
+}
 
 impl ManageConnection for ConnectionManager {
     type Connection = DbConnection;
@@ -80,14 +91,7 @@ impl ManageConnection for ConnectionManager {
             Backend::Postgres => PgConnection::establish(&self.url)
                 .map(DbConnection::Postgres)
                 .map_err(diesel::r2d2::Error::ConnectionError),
-            Backend::Sqlite => {
-                let path = self.url.strip_prefix("sqlite://").unwrap_or(&self.url);
-                let mut conn = SqliteConnection::establish(path)
-                    .map_err(diesel::r2d2::Error::ConnectionError)?;
-                conn.batch_execute(SQLITE_PRAGMAS)
-                    .map_err(diesel::r2d2::Error::QueryError)?;
-                Ok(DbConnection::Sqlite(conn))
-            }
+            Backend::Sqlite => open_sqlite(&self.url).map(DbConnection::Sqlite),
         }
     }
 
@@ -109,6 +113,7 @@ pub type PooledConn = PooledConnection<ConnectionManager>;
 pub struct Database {
     pool: Pool<ConnectionManager>,
     backend: Backend,
+    url: String,
 }
 
 impl std::fmt::Debug for Database {
@@ -130,9 +135,28 @@ impl Database {
         let pool = Pool::builder()
             .max_size(max_connections.max(1))
             .min_idle(Some(1))
+            // A file does not break under a connection the way a socket does: checking each
+            // SQLite connection with a query on every checkout would only cost a statement.
+            .test_on_check_out(backend == Backend::Postgres)
             .connection_timeout(Duration::from_secs(30))
             .build(manager)?;
-        Ok(Database { pool, backend })
+        Ok(Database {
+            pool,
+            backend,
+            url: url.to_owned(),
+        })
+    }
+
+    /// A new connection outside the pool, for the group-commit writer to own.
+    pub(crate) fn writer_connection(&self) -> StoreResult<DbConnection> {
+        match self.backend {
+            Backend::Sqlite => open_sqlite(&self.url)
+                .map(DbConnection::Sqlite)
+                .map_err(|e| StoreError::Unavailable(e.to_string())),
+            Backend::Postgres => PgConnection::establish(&self.url)
+                .map(DbConnection::Postgres)
+                .map_err(|e| StoreError::Unavailable(e.to_string())),
+        }
     }
 
     /// Which backend this is.

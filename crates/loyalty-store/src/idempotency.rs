@@ -16,7 +16,7 @@ use serde::de::DeserializeOwned;
 use sha2::{Digest, Sha256};
 
 use crate::clock::to_db_time;
-use crate::db::{DbConnection, write_tx};
+use crate::db::DbConnection;
 use crate::error::{StoreError, StoreResult};
 use crate::models::tenant::IdempotencyRow;
 use crate::schema::idempotency_records::dsl as ir;
@@ -100,8 +100,7 @@ impl Store {
     {
         let print = fingerprint(operation, request);
         let now = to_db_time(self.now());
-        let mut conn = self.conn()?;
-        let result = write_tx(&mut conn, |conn| {
+        let result = self.write(|conn| {
             if let Some(row) = find(conn, tenant, key.as_str())? {
                 return Ok(Outcome::Stored(row));
             }
@@ -127,7 +126,7 @@ impl Store {
             // on the unique key, or (on PostgreSQL, where it waited for the row lock and then
             // saw the first call's effect) a rule refused it, e.g. the points were already
             // spent by the first call. Either way the caller's retry gets the first result.
-            Err(err) => match find(&mut conn, tenant, key.as_str())? {
+            Err(err) => match self.read(|conn| find(conn, tenant, key.as_str()))? {
                 Some(row) => replay(row, operation, &print),
                 None => Err(err),
             },

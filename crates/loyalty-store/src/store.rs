@@ -6,16 +6,20 @@ use chrono::{DateTime, Utc};
 
 use crate::clock::{Clock, SystemClock};
 use crate::db::{Backend, Database, DbConnection, PooledConn};
-use crate::error::StoreResult;
+use crate::error::{StoreError, StoreResult};
+use crate::writer::{self, Writer};
 
 /// The loyalty store: a connection pool and a clock. Cheap to clone; share one per process.
 ///
 /// Every method is one business operation in one database transaction (blocking: call it from
-/// a blocking thread, never directly on an async executor).
+/// a blocking thread, never directly on an async executor). A server calls them through
+/// [`Store::submit`] (writes) and [`Store::query`] (reads), which on SQLite hand writes to the
+/// group-commit writer once [`Store::with_writer`] started it.
 #[derive(Debug, Clone)]
 pub struct Store {
     db: Database,
     clock: Arc<dyn Clock>,
+    writer: Option<Arc<Writer>>,
 }
 
 impl Store {
@@ -32,7 +36,78 @@ impl Store {
     ) -> StoreResult<Store> {
         let db = Database::open(url, max_connections)?;
         db.migrate()?;
-        Ok(Store { db, clock })
+        Ok(Store {
+            db,
+            clock,
+            writer: None,
+        })
+    }
+
+    /// This store with a group-commit writer (see [`writer`](crate::writer)) on SQLite: one
+    /// thread owns the write connection and commits queued calls in batches. PostgreSQL, whose
+    /// row locks let writers run side by side, is returned unchanged.
+    pub fn with_writer(self) -> StoreResult<Store> {
+        if self.backend() != Backend::Sqlite || self.writer.is_some() {
+            return Ok(self);
+        }
+        let conn = self.db.writer_connection()?;
+        let writer = Writer::start(conn, self.clone())?;
+        Ok(Store {
+            writer: Some(Arc::new(writer)),
+            ..self
+        })
+    }
+
+    /// Runs a call that writes: on the group-commit writer when there is one (answered after
+    /// its batch commits), otherwise on a blocking thread with a pooled connection.
+    pub async fn submit<T, F>(&self, f: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Store) -> StoreResult<T> + Send + 'static,
+    {
+        match &self.writer {
+            Some(writer) => {
+                let (reply, answer) = tokio::sync::oneshot::channel();
+                writer.send(writer::job(f, reply))?;
+                answer.await.unwrap_or_else(|_| {
+                    Err(StoreError::Unavailable(
+                        "the database could not start a write transaction".into(),
+                    ))
+                })
+            }
+            None => self.blocking(f).await,
+        }
+    }
+
+    /// Runs a short read: on SQLite inline on the caller's thread (a read of an indexed row
+    /// takes microseconds and never waits for the writer under WAL, so a thread hop would cost
+    /// more than the read), on PostgreSQL on a blocking thread (a network round trip).
+    pub async fn query<T, F>(&self, f: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Store) -> StoreResult<T> + Send + 'static,
+    {
+        match self.backend() {
+            Backend::Sqlite => f(self),
+            Backend::Postgres => self.blocking(f).await,
+        }
+    }
+
+    /// Runs `f` on a blocking thread (long reads such as reports, and every call without a
+    /// writer).
+    pub async fn blocking<T, F>(&self, f: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Store) -> StoreResult<T> + Send + 'static,
+    {
+        let store = self.clone();
+        tokio::task::spawn_blocking(move || f(&store))
+            .await
+            .unwrap_or_else(|e| {
+                Err(StoreError::Corrupt(format!(
+                    "the call failed unexpectedly: {e}"
+                )))
+            })
     }
 
     /// The current instant according to the store's clock.
@@ -54,20 +129,28 @@ impl Store {
         self.db.conn()
     }
 
-    /// Runs `f` as one write transaction on a pooled connection.
+    /// Runs `f` as one write transaction: a savepoint of the open batch on the writer thread,
+    /// otherwise its own transaction on a pooled connection.
     pub(crate) fn write<T>(
         &self,
-        f: impl FnMut(&mut DbConnection) -> StoreResult<T>,
+        mut f: impl FnMut(&mut DbConnection) -> StoreResult<T>,
     ) -> StoreResult<T> {
+        if let Some(done) = writer::write_in_batch(&mut f) {
+            return done;
+        }
         let mut conn = self.conn()?;
         crate::db::write_tx(&mut conn, f)
     }
 
-    /// Runs `f` as one read-only transaction on a pooled connection.
+    /// Runs `f` as one read-only transaction on a pooled connection (on the writer thread: on
+    /// the batch's connection, seeing the batch's writes so far).
     pub(crate) fn read<T>(
         &self,
-        f: impl FnMut(&mut DbConnection) -> StoreResult<T>,
+        mut f: impl FnMut(&mut DbConnection) -> StoreResult<T>,
     ) -> StoreResult<T> {
+        if let Some(done) = writer::read_in_batch(&mut f) {
+            return done;
+        }
         let mut conn = self.conn()?;
         crate::db::read_tx(&mut conn, f)
     }

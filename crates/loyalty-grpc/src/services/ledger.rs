@@ -1,7 +1,7 @@
 //! `loyalty.v1.LedgerService`: checkout quotes, earning, actions, adjustments and redeeming
 //! here; holds in `holds.rs`, reversals, history and expiry in `history.rs` (under `ledger/`).
 //!
-//! Calls that carry a bill load the program first, in the same blocking task, to learn its
+//! Calls that carry a bill load the program first, in the same call to the store, to learn its
 //! currency: the bill's amounts are parsed as money of the program's currency, so a bill in
 //! another currency is refused before the store is asked.
 
@@ -14,7 +14,7 @@ use loyalty_store::{
 };
 use tonic::{Request, Response, Status};
 
-use super::blocking;
+use super::{reading, writing};
 use crate::auth::{caller, tenant_of};
 use crate::convert::ledger::{
     BillIn, amount_to_pb, earn_to_pb, point_balances_to_pb, points_to_pb, quote_to_pb,
@@ -42,8 +42,8 @@ impl LedgerApi {
     }
 }
 
-/// Runs `f` on a blocking thread with the tenant's program `program_id` loaded (its currency
-/// decides how a bill's amounts parse).
+/// Runs a write `f` with the tenant's program `program_id` loaded (its currency decides how a
+/// bill's amounts parse), in the same call to the writer, so both see one state.
 pub(crate) async fn in_program<T, F>(
     store: &Store,
     tenant: String,
@@ -54,20 +54,20 @@ where
     T: Send + 'static,
     F: FnOnce(&Store, &Program) -> ApiResult<T> + Send + 'static,
 {
-    in_store(store, move |s| {
+    in_writer(store, move |s| {
         let program = s.get_program(&tenant, &program_id)?;
         f(s, &program)
     })
     .await
 }
 
-/// [`blocking`] for work that also converts values, and so fails with an [`ApiError`].
-pub(crate) async fn in_store<T, F>(store: &Store, f: F) -> ApiResult<T>
+/// [`writing`] for work that also converts values, and so fails with an [`ApiError`].
+pub(crate) async fn in_writer<T, F>(store: &Store, f: F) -> ApiResult<T>
 where
     T: Send + 'static,
     F: FnOnce(&Store) -> ApiResult<T> + Send + 'static,
 {
-    blocking(store, move |s| Ok(f(s))).await?
+    writing(store, move |s| Ok(f(s))).await?
 }
 
 /// The idempotency key, member id and program id every point-changing call starts with.
@@ -99,24 +99,23 @@ impl pb::ledger_service_server::LedgerService for LedgerApi {
         let member_id = id("member_id", &member_id)?;
         let program_id = id("program_id", &program_id)?;
         let requested_points = opt_points("points_to_redeem", &points_to_redeem)?;
-        let view = in_program(
-            &self.store,
-            tenant.clone(),
-            program_id.clone(),
-            move |s, p| {
-                let bill = BillIn::parse(bill.as_ref(), p.rules.currency, s.now())?;
-                let request = QuoteRequest {
-                    member_id,
-                    program_id,
-                    reference: bill.reference,
-                    lines: bill.lines,
-                    at: bill.at,
-                    requested_points,
-                };
-                Ok(s.quote(&tenant, request)?)
-            },
-        )
-        .await?;
+        let view = reading(&self.store, move |s| {
+            let p = s.get_program(&tenant, &program_id)?;
+            let bill = match BillIn::parse(bill.as_ref(), p.rules.currency, s.now()) {
+                Ok(bill) => bill,
+                Err(err) => return Ok(Err(err)),
+            };
+            let request = QuoteRequest {
+                member_id,
+                program_id,
+                reference: bill.reference,
+                lines: bill.lines,
+                at: bill.at,
+                requested_points,
+            };
+            s.quote(&tenant, request).map(Ok)
+        })
+        .await??;
         Ok(Response::new(quote_to_pb(&view)))
     }
 
@@ -194,7 +193,7 @@ impl pb::ledger_service_server::LedgerService for LedgerApi {
             reference,
             actor: who.key_id,
         };
-        let outcome = blocking(&self.store, move |s| s.award_action(&tenant, request)).await?;
+        let outcome = writing(&self.store, move |s| s.award_action(&tenant, request)).await?;
         count_points("earned", outcome.points);
         Ok(Response::new(pb::AwardActionResponse {
             points: points_to_pb(outcome.points),
@@ -229,7 +228,7 @@ impl pb::ledger_service_server::LedgerService for LedgerApi {
             reason,
             actor: who.key_id,
         };
-        let outcome = blocking(&self.store, move |s| s.adjust(&tenant, request)).await?;
+        let outcome = writing(&self.store, move |s| s.adjust(&tenant, request)).await?;
         Ok(Response::new(pb::AdjustResponse {
             balances: Some(point_balances_to_pb(&outcome.balances)),
             entry_id: outcome.entry_id,

@@ -5,7 +5,7 @@
 use loyalty_store::{NewMember, Role, Store};
 use tonic::{Request, Response, Status};
 
-use super::blocking;
+use super::{blocking, reading, writing};
 use crate::auth::{caller, tenant_for_member, tenant_of};
 use crate::convert::{
     card_number, id, idempotency_key, member_to_pb, member_update_from_pb, membership_to_pb,
@@ -91,7 +91,7 @@ impl pb::member_service_server::MemberService for MemberApi {
             referrer_id: opt_id("referrer_id", &referrer_id)?,
         };
         let programs = program_ids(&programs)?;
-        let (member, memberships) = blocking(&self.store, move |s| {
+        let (member, memberships) = writing(&self.store, move |s| {
             s.enroll_member_once(&tenant, &key, new, &programs)
         })
         .await?;
@@ -108,7 +108,7 @@ impl pb::member_service_server::MemberService for MemberApi {
         let who = caller(&request)?;
         let pb::GetMemberRequest { member_id } = request.into_inner();
         let (tenant, member_id) = member_scope(&who, &member_id, SELF_READ)?;
-        let member = blocking(&self.store, move |s| s.get_member(&tenant, &member_id)).await?;
+        let member = reading(&self.store, move |s| s.get_member(&tenant, &member_id)).await?;
         Ok(Response::new(pb::GetMemberResponse {
             member: Some(member_to_pb(member)),
         }))
@@ -125,12 +125,12 @@ impl pb::member_service_server::MemberService for MemberApi {
         let member = match key {
             Some(Key::CardNumber(card)) => {
                 let card = card_number("card_number", &card)?;
-                blocking(&self.store, move |s| s.find_member_by_card(&tenant, &card)).await?
+                reading(&self.store, move |s| s.find_member_by_card(&tenant, &card)).await?
             }
             Some(Key::CustomerId(customer)) => {
                 let customer = opt_text(&customer)
                     .ok_or_else(|| ApiError::field("customer_id", "is required"))?;
-                blocking(&self.store, move |s| {
+                reading(&self.store, move |s| {
                     s.find_member_by_customer(&tenant, &customer)
                 })
                 .await?
@@ -160,7 +160,7 @@ impl pb::member_service_server::MemberService for MemberApi {
         let (tenant, member_id) = member_scope(&who, &member_id, STAFF)?;
         let key = idempotency_key(&key)?;
         let update = member_update_from_pb(&name, &phone, &email, &card_number)?;
-        let member = blocking(&self.store, move |s| {
+        let member = writing(&self.store, move |s| {
             s.update_member_once(&tenant, &key, &member_id, update)
         })
         .await?;
@@ -180,7 +180,7 @@ impl pb::member_service_server::MemberService for MemberApi {
         } = request.into_inner();
         let (tenant, member_id) = member_scope(&who, &member_id, STAFF)?;
         let key = idempotency_key(&key)?;
-        let member = blocking(&self.store, move |s| {
+        let member = writing(&self.store, move |s| {
             s.deactivate_member_once(&tenant, &key, &member_id)
         })
         .await?;
@@ -202,7 +202,7 @@ impl pb::member_service_server::MemberService for MemberApi {
         let (tenant, member_id) = member_scope(&who, &member_id, STAFF)?;
         let key = idempotency_key(&key)?;
         let referrer_id = id("referrer_id", &referrer_id)?;
-        let member = blocking(&self.store, move |s| {
+        let member = writing(&self.store, move |s| {
             s.link_referrer_once(&tenant, &key, &member_id, &referrer_id)
         })
         .await?;
@@ -259,7 +259,7 @@ impl pb::member_service_server::MemberService for MemberApi {
         let (tenant, member_id) = member_scope(&who, &member_id, STAFF)?;
         let key = idempotency_key(&key)?;
         let program_id = id("program_id", &program_id)?;
-        let membership = blocking(&self.store, move |s| {
+        let membership = writing(&self.store, move |s| {
             s.join_program_once(&tenant, &key, &member_id, &program_id)
         })
         .await?;
@@ -279,7 +279,7 @@ impl pb::member_service_server::MemberService for MemberApi {
         } = request.into_inner();
         let (tenant, member_id) = member_scope(&who, &member_id, SELF_READ)?;
         let program_id = opt_id("program_id", &program_id)?;
-        let memberships = blocking(&self.store, move |s| match program_id {
+        let memberships = reading(&self.store, move |s| match program_id {
             Some(program_id) => s
                 .get_membership(&tenant, &member_id, &program_id)
                 .map(|m| vec![m]),

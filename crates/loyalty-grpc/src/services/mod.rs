@@ -1,6 +1,6 @@
 //! One struct per proto service, one file each. Every handler has the same shape:
-//! authorize -> convert the request -> call the store on a blocking thread -> convert the
-//! response.
+//! authorize -> convert the request -> one store call (writes to the writer, short reads
+//! inline, long reads on a blocking thread) -> convert the response.
 
 use loyalty_store::{Store, StoreResult};
 
@@ -53,17 +53,34 @@ impl Services {
     }
 }
 
-/// Runs a blocking store call off the async executor (Diesel is synchronous).
+/// Runs a store call that writes: on SQLite it is queued to the group-commit writer and
+/// answered after its batch commits; on PostgreSQL it runs on a blocking thread.
+pub(crate) async fn writing<T, F>(store: &Store, f: F) -> ApiResult<T>
+where
+    T: Send + 'static,
+    F: FnOnce(&Store) -> StoreResult<T> + Send + 'static,
+{
+    store.submit(f).await.map_err(ApiError::from)
+}
+
+/// Runs a short read (a row or a page by index): inline on SQLite, on a blocking thread on
+/// PostgreSQL.
+pub(crate) async fn reading<T, F>(store: &Store, f: F) -> ApiResult<T>
+where
+    T: Send + 'static,
+    F: FnOnce(&Store) -> StoreResult<T> + Send + 'static,
+{
+    store.query(f).await.map_err(ApiError::from)
+}
+
+/// Runs a long read (reports, listings that aggregate) on a blocking thread, off the async
+/// executor.
 pub(crate) async fn blocking<T, F>(store: &Store, f: F) -> ApiResult<T>
 where
     T: Send + 'static,
     F: FnOnce(&Store) -> StoreResult<T> + Send + 'static,
 {
-    let store = store.clone();
-    tokio::task::spawn_blocking(move || f(&store))
-        .await
-        .map_err(|e| ApiError::Task(e.to_string()))?
-        .map_err(ApiError::from)
+    store.blocking(f).await.map_err(ApiError::from)
 }
 
 pub mod ledger;

@@ -3,7 +3,7 @@
 use loyalty_store::{Role, Store};
 use tonic::{Request, Response, Status};
 
-use super::blocking;
+use super::{blocking, writing};
 use crate::auth::{caller, require_operator};
 use crate::convert::{idempotency_key, opt_id, time_to_pb};
 use crate::error::ApiError;
@@ -43,7 +43,7 @@ impl pb::operator_service_server::OperatorService for OperatorApi {
             idempotency_key: key,
         } = request.into_inner();
         let key = idempotency_key(&key)?;
-        let tenant = blocking(&self.store, move |s| s.create_tenant_once(&key, &name)).await?;
+        let tenant = writing(&self.store, move |s| s.create_tenant_once(&key, &name)).await?;
         Ok(Response::new(pb::CreateTenantResponse {
             tenant: Some(tenant_to_pb(tenant)),
         }))
@@ -88,7 +88,7 @@ impl pb::operator_service_server::OperatorService for OperatorApi {
         };
         let tenant = opt_id("tenant_id", &tenant_id)?;
         let member = opt_id("member_id", &member_id)?;
-        let key = blocking(&self.store, move |s| {
+        let key = writing(&self.store, move |s| {
             s.issue_api_key_once(
                 &idempotency_key,
                 tenant.as_deref(),
@@ -115,7 +115,7 @@ impl pb::operator_service_server::OperatorService for OperatorApi {
         } = request.into_inner();
         let key = idempotency_key(&key)?;
         let key_id = crate::convert::id("key_id", &key_id)?;
-        blocking(&self.store, move |s| s.revoke_api_key_once(&key, &key_id)).await?;
+        writing(&self.store, move |s| s.revoke_api_key_once(&key, &key_id)).await?;
         Ok(Response::new(pb::RevokeApiKeyResponse {}))
     }
 }

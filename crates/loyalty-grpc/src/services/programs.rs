@@ -6,7 +6,7 @@ use loyalty_core::Currency;
 use loyalty_store::{Role, Store};
 use tonic::{Request, Response, Status};
 
-use super::blocking;
+use super::{blocking, reading, writing};
 use crate::auth::{caller, tenant_of};
 use crate::convert::{
     campaign_to_pb, id, idempotency_key, program_to_pb, reward_from_pb, reward_to_pb,
@@ -35,7 +35,7 @@ impl ProgramApi {
     /// currency in.
     async fn program_currency(&self, tenant: &str, program_id: &str) -> ApiResult<Currency> {
         let (tenant, program_id) = (tenant.to_owned(), program_id.to_owned());
-        blocking(&self.store, move |s| {
+        reading(&self.store, move |s| {
             s.get_program(&tenant, &program_id)
                 .map(|p| p.rules.currency)
         })
@@ -62,7 +62,7 @@ impl pb::program_service_server::ProgramService for ProgramApi {
         } = request.into_inner();
         let key = idempotency_key(&key)?;
         let rules = rules_from_pb(&required("rules", rules)?)?;
-        let program = blocking(&self.store, move |s| {
+        let program = writing(&self.store, move |s| {
             s.create_program_once(&tenant, &key, &name, rules)
         })
         .await?;
@@ -86,7 +86,7 @@ impl pb::program_service_server::ProgramService for ProgramApi {
         let key = idempotency_key(&key)?;
         let program_id = id("program_id", &program_id)?;
         let rules = rules_from_pb(&required("rules", rules)?)?;
-        let program = blocking(&self.store, move |s| {
+        let program = writing(&self.store, move |s| {
             s.update_program_once(&tenant, &key, &program_id, &name, rules)
         })
         .await?;
@@ -103,7 +103,7 @@ impl pb::program_service_server::ProgramService for ProgramApi {
         let tenant = tenant_of(&who, READ)?;
         let pb::GetProgramRequest { program_id } = request.into_inner();
         let program_id = id("program_id", &program_id)?;
-        let program = blocking(&self.store, move |s| s.get_program(&tenant, &program_id)).await?;
+        let program = reading(&self.store, move |s| s.get_program(&tenant, &program_id)).await?;
         Ok(Response::new(pb::GetProgramResponse {
             program: Some(program_to_pb(program)),
         }))
@@ -135,7 +135,7 @@ impl pb::program_service_server::ProgramService for ProgramApi {
         } = request.into_inner();
         let key = idempotency_key(&key)?;
         let program_id = id("program_id", &program_id)?;
-        let program = blocking(&self.store, move |s| {
+        let program = writing(&self.store, move |s| {
             s.set_program_enabled_once(&tenant, &key, &program_id, enabled)
         })
         .await?;
@@ -160,7 +160,7 @@ impl pb::program_service_server::ProgramService for ProgramApi {
         let settings = required("settings", settings)?;
         let currency = self.program_currency(&tenant, &program_id).await?;
         let spec = settings_from_pb(&settings, currency)?;
-        let campaign = blocking(&self.store, move |s| {
+        let campaign = writing(&self.store, move |s| {
             s.create_campaign_once(&tenant, &key, &program_id, spec)
         })
         .await?;
@@ -184,14 +184,14 @@ impl pb::program_service_server::ProgramService for ProgramApi {
         let campaign_id = id("campaign_id", &campaign_id)?;
         let settings = required("settings", settings)?;
         let (t, c) = (tenant.clone(), campaign_id.clone());
-        let currency = blocking(&self.store, move |s| {
+        let currency = reading(&self.store, move |s| {
             let campaign = s.get_campaign(&t, &c)?;
             s.get_program(&t, &campaign.program_id)
                 .map(|p| p.rules.currency)
         })
         .await?;
         let spec = settings_from_pb(&settings, currency)?;
-        let campaign = blocking(&self.store, move |s| {
+        let campaign = writing(&self.store, move |s| {
             s.update_campaign_once(&tenant, &key, &campaign_id, spec)
         })
         .await?;
@@ -228,7 +228,7 @@ impl pb::program_service_server::ProgramService for ProgramApi {
         } = request.into_inner();
         let key = idempotency_key(&key)?;
         let campaign_id = id("campaign_id", &campaign_id)?;
-        let campaign = blocking(&self.store, move |s| {
+        let campaign = writing(&self.store, move |s| {
             s.set_campaign_active_once(&tenant, &key, &campaign_id, active)
         })
         .await?;
@@ -256,7 +256,7 @@ impl pb::program_service_server::ProgramService for ProgramApi {
         let program_id = id("program_id", &program_id)?;
         let currency = self.program_currency(&tenant, &program_id).await?;
         let reward = reward_from_pb(&name, kind, &value, &cost, validity_days, currency)?;
-        let reward = blocking(&self.store, move |s| {
+        let reward = writing(&self.store, move |s| {
             s.create_reward_once(&tenant, &key, &program_id, reward)
         })
         .await?;
@@ -298,7 +298,7 @@ impl pb::program_service_server::ProgramService for ProgramApi {
         } = request.into_inner();
         let key = idempotency_key(&key)?;
         let reward_id = id("reward_id", &reward_id)?;
-        let reward = blocking(&self.store, move |s| {
+        let reward = writing(&self.store, move |s| {
             s.set_reward_active_once(&tenant, &key, &reward_id, active)
         })
         .await?;

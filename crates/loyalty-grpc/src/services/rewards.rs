@@ -7,7 +7,7 @@
 use loyalty_store::{RewardRequest, Role, Store};
 use tonic::{Request, Response, Status};
 
-use super::blocking;
+use super::{blocking, writing};
 use crate::auth::{caller, tenant_for_member, tenant_of};
 use crate::convert::ledger::redemption_to_pb;
 use crate::convert::{id, idempotency_key, opt_id, page_size};
@@ -73,7 +73,7 @@ impl pb::reward_service_server::RewardService for RewardApi {
             reward_id: id("reward_id", &reward_id)?,
             actor: who.key_id,
         };
-        let redemption = blocking(&self.store, move |s| s.redeem_reward(&tenant, request)).await?;
+        let redemption = writing(&self.store, move |s| s.redeem_reward(&tenant, request)).await?;
         count_points("redeemed", redemption.points);
         Ok(Response::new(pb::RedeemRewardResponse {
             redemption: Some(redemption_to_pb(&redemption)?),
@@ -127,7 +127,7 @@ impl pb::reward_service_server::RewardService for RewardApi {
         } = request.into_inner();
         let key = idempotency_key(&key)?;
         let code = coupon_code(&code)?;
-        let redemption = blocking(&self.store, move |s| {
+        let redemption = writing(&self.store, move |s| {
             s.mark_coupon_used_once(&tenant, &key, &code)
         })
         .await?;

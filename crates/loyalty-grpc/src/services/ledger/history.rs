@@ -4,7 +4,7 @@
 use loyalty_store::{HistoryFilter, ReverseRequest, Role, Store};
 use tonic::{Request, Response, Status};
 
-use super::{ADMIN, CHECKOUT, in_store, keyed};
+use super::{ADMIN, CHECKOUT, in_writer, keyed};
 use crate::auth::{caller, tenant_for_member, tenant_of};
 use crate::convert::ledger::{bill_to_pb, entry_to_pb, points_to_pb, reverse_to_pb};
 use crate::convert::{
@@ -13,7 +13,7 @@ use crate::convert::{
 use crate::error::ApiResult;
 use crate::observe::count_points;
 use crate::pb;
-use crate::services::blocking;
+use crate::services::{reading, writing};
 
 /// Who may read one member's history: the tenant's admins and services, and the member.
 const HISTORY_READERS: &[Role] = &[Role::Admin, Role::Service, Role::Member];
@@ -48,7 +48,7 @@ pub(super) async fn reverse(
         reason: Some(reason).filter(|r| !r.trim().is_empty()),
         actor: who.key_id,
     };
-    let outcome = blocking(store, move |s| s.reverse(&tenant, request)).await?;
+    let outcome = writing(store, move |s| s.reverse(&tenant, request)).await?;
     Ok(Response::new(reverse_to_pb(&outcome)))
 }
 
@@ -90,7 +90,7 @@ pub(super) async fn list_transactions(
     };
     let cursor = Some(page_token.trim().to_owned()).filter(|t| !t.is_empty());
     let limit = page_size(size);
-    let page = blocking(store, move |s| {
+    let page = reading(store, move |s| {
         s.history(&tenant, filter, cursor.as_deref(), limit)
     })
     .await?;
@@ -107,7 +107,7 @@ pub(super) async fn get_bill(
     let tenant = tenant_of(&caller(&request)?, ADMIN)?;
     let pb::GetBillRequest { reference: given } = request.into_inner();
     let reference = reference("reference", &given)?;
-    let bills = blocking(store, move |s| s.bill_summary(&tenant, &reference)).await?;
+    let bills = reading(store, move |s| s.bill_summary(&tenant, &reference)).await?;
     Ok(Response::new(pb::GetBillResponse {
         bills: bills
             .into_iter()
@@ -127,7 +127,7 @@ pub(super) async fn expire_points(
         idempotency_key: key,
     } = request.into_inner();
     idempotency_key(&key)?;
-    let (memberships, points) = in_store(store, move |s| {
+    let (memberships, points) = in_writer(store, move |s| {
         let (mut memberships, mut points) = (0u64, rust_decimal::Decimal::ZERO);
         for _ in 0..EXPIRY_ROUNDS {
             let report = s.expire_due(Some(&tenant), EXPIRY_BATCH)?;

@@ -8,7 +8,7 @@
 use loyalty_store::{CaptureRequest, HoldView, ReleaseRequest, ReserveRequest, Store};
 use tonic::{Request, Response, Status};
 
-use super::{CHECKOUT, in_program, in_store, keyed};
+use super::{CHECKOUT, in_program, in_writer, keyed};
 use crate::auth::{caller, tenant_of};
 use crate::convert::ledger::{BillIn, hold_to_pay, hold_to_pb};
 use crate::convert::{id, idempotency_key, opt_points, points};
@@ -88,7 +88,7 @@ pub(super) async fn capture(
         points: opt_points("points", &wanted)?,
         actor: who.key_id,
     };
-    let (hold, balances) = in_store(store, move |s| {
+    let (hold, balances) = in_writer(store, move |s| {
         let hold = s.capture(&tenant, request)?;
         with_balances(s, &tenant, hold)
     })
@@ -115,7 +115,7 @@ pub(super) async fn release(
         hold_id: id("hold_id", &hold_id)?,
         actor: who.key_id,
     };
-    let (hold, balances) = in_store(store, move |s| {
+    let (hold, balances) = in_writer(store, move |s| {
         let hold = s.release(&tenant, request)?;
         with_balances(s, &tenant, hold)
     })
