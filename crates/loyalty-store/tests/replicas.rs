@@ -129,3 +129,82 @@ mod two_replicas_retrying_one_idempotency_key_have_one_effect {
         }
     }
 }
+
+fn earn_500(replica: &Store, c: &Checkout, reference: &str) -> rust_decimal::Decimal {
+    replica
+        .earn(
+            &c.tenant,
+            loyalty_store::EarnRequest {
+                idempotency_key: key(&format!("{reference}:earn")),
+                member_id: c.member.clone(),
+                program_id: c.program.clone(),
+                reference: reference.to_owned(),
+                lines: bill("500"),
+                at: None,
+                actor: "billing".into(),
+            },
+        )
+        .unwrap()
+        .points
+}
+
+fn a_configuration_change_on_one_replica_is_seen_by_the_next_earn_on_the_other(kind: Kind) {
+    let t = TestStore::new(kind, 4);
+    let other = second_replica(&t);
+    let c = open_checkout(&t, "Cathay Shop", shop_rules());
+    // The first replica has read (and cached) the rules: 1 point per 10.
+    assert_eq!(earn_500(&t.store, &c, "B-1"), dec("50"));
+
+    // The other replica doubles the base rate ...
+    let mut doubled = shop_rules();
+    doubled.base_rate = loyalty_core::EarnRate::new(pts("2"), dec("10")).unwrap();
+    other
+        .update_program(&c.tenant, &c.program, "Points", doubled)
+        .unwrap();
+    assert_eq!(earn_500(&t.store, &c, "B-2"), dec("100"));
+
+    // ... then starts a campaign that adds 7 points to every bill.
+    let campaign = loyalty_core::CampaignSpec {
+        id: uuid::Uuid::nil(),
+        name: "Seven extra".into(),
+        starts_at: t.store.now() - chrono::Duration::days(1),
+        ends_at: t.store.now() + chrono::Duration::days(30),
+        weekdays: vec![],
+        categories: vec![],
+        min_bill: None,
+        effect: loyalty_core::CampaignEffect::FixedBonus(pts("7")),
+        priority: 0,
+        member_cap: None,
+        budget: None,
+        active: true,
+    };
+    let created = other
+        .create_campaign(&c.tenant, &c.program, campaign)
+        .unwrap();
+    assert_eq!(earn_500(&t.store, &c, "B-3"), dec("107"));
+
+    // ... and switches it off again.
+    other
+        .set_campaign_active(&c.tenant, &created.id, false)
+        .unwrap();
+    assert_eq!(earn_500(&t.store, &c, "B-4"), dec("100"));
+    common::after_scenario(&t);
+}
+
+mod a_configuration_change_on_one_replica_is_seen_by_the_next_call_on_every_replica {
+    use super::*;
+
+    #[test]
+    fn sqlite() {
+        a_configuration_change_on_one_replica_is_seen_by_the_next_earn_on_the_other(Kind::Sqlite);
+    }
+
+    #[test]
+    fn postgres() {
+        if !common::skip_postgres() {
+            a_configuration_change_on_one_replica_is_seen_by_the_next_earn_on_the_other(
+                Kind::Postgres,
+            );
+        }
+    }
+}

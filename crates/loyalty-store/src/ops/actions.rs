@@ -12,7 +12,8 @@ use crate::ops::bills::check_reference;
 use crate::ops::earn::check_actor;
 use crate::ops::members::{find_membership, load_member, require_active};
 use crate::ops::outcome::PointBalances;
-use crate::ops::programs::{load_program, require_enabled};
+use crate::ops::programs::require_enabled;
+use crate::ops::rules_cache::load_program;
 use crate::store::Store;
 
 /// Award the flat points of a named action.

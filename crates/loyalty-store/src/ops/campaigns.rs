@@ -1,6 +1,8 @@
 //! Campaigns: an admin creates, edits and switches them; earning and quoting load the ones
 //! that may apply to a bill, with what each has already given.
 
+use std::sync::Arc;
+
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use loyalty_core::{
@@ -12,7 +14,8 @@ use crate::clock::{from_db_time, to_db_time};
 use crate::db::DbConnection;
 use crate::error::{StoreError, StoreResult};
 use crate::models::campaign::{CampaignRow, campaign_from_row, campaign_to_row};
-use crate::ops::programs::load_program;
+use crate::ops::programs::Program;
+use crate::ops::rules_cache::{active_campaigns, load_program, touch_program};
 use crate::schema::{campaign_usage, campaigns};
 use crate::store::Store;
 
@@ -99,7 +102,9 @@ fn validate(spec: CampaignSpec, currency: Currency, awarded: i64) -> StoreResult
 
 /// The program's campaigns that may apply to a bill made at `at` (active, `starts_at <= at <
 /// ends_at`), each with what it gave `membership_id` and everyone. Weekdays, minimum bill and
-/// categories are judged by `loyalty-core`.
+/// categories are judged by `loyalty-core`. The configurations come from the program's cached
+/// version ([`active_campaigns`]); only what changes with every bill is read: the total of a
+/// campaign with a budget and the membership's usage of one with a member cap.
 ///
 /// With `lock_budgets`, campaigns with a budget are locked first (an `UPDATE` of their row,
 /// held until commit on PostgreSQL), so two members' earns cannot both spend the last of a
@@ -107,52 +112,50 @@ fn validate(spec: CampaignSpec, currency: Currency, awarded: i64) -> StoreResult
 /// accounts before this, never after.
 pub(crate) fn candidates(
     conn: &mut DbConnection,
-    tenant: &str,
-    program_id: &str,
+    program: &Arc<Program>,
     membership_id: &str,
-    currency: Currency,
     at: DateTime<Utc>,
     lock_budgets: bool,
 ) -> StoreResult<Vec<Candidate>> {
     let at_db = to_db_time(at);
-    let window = campaigns::table
-        .filter(campaigns::tenant_id.eq(tenant))
-        .filter(campaigns::program_id.eq(program_id))
-        .filter(campaigns::active.eq(true))
-        .filter(campaigns::starts_at.le(at_db))
-        .filter(campaigns::ends_at.gt(at_db));
-    if lock_budgets {
-        let budgeted: Vec<String> = window
-            .filter(campaigns::budget.is_not_null())
-            .order(campaigns::id)
-            .select(campaigns::id)
-            .load(conn)?;
-        for id in &budgeted {
-            diesel::update(campaigns::table.find(id))
-                .set(campaigns::awarded.eq(campaigns::awarded))
-                .execute(conn)?;
-        }
-    }
-    let rows: Vec<CampaignRow> = window
-        .order(campaigns::id)
-        .select(CampaignRow::as_select())
-        .load(conn)?;
-    rows.iter()
-        .map(|row| {
-            let member_awarded: Option<i64> = campaign_usage::table
+    let all = active_campaigns(conn, program)?;
+    let mut found = Vec::new();
+    // In id order, so concurrent earns lock budgets in one order and cannot deadlock.
+    for row in all
+        .iter()
+        .filter(|r| r.starts_at <= at_db && at_db < r.ends_at)
+    {
+        let total_awarded = if row.budget.is_some() {
+            if lock_budgets {
+                diesel::update(campaigns::table.find(&row.id))
+                    .set(campaigns::awarded.eq(campaigns::awarded))
+                    .execute(conn)?;
+            }
+            campaigns::table
+                .find(&row.id)
+                .select(campaigns::awarded)
+                .first(conn)?
+        } else {
+            row.awarded
+        };
+        let member_awarded: Option<i64> = if row.member_cap.is_some() {
+            campaign_usage::table
                 .find((&row.id, membership_id))
                 .select(campaign_usage::awarded)
                 .first(conn)
-                .optional()?;
-            Ok(Candidate {
-                campaign: campaign_from_row(row, currency)?,
-                usage: CampaignUsage {
-                    member_awarded: points_from_db(member_awarded.unwrap_or(0))?,
-                    total_awarded: points_from_db(row.awarded)?,
-                },
-            })
-        })
-        .collect()
+                .optional()?
+        } else {
+            None
+        };
+        found.push(Candidate {
+            campaign: campaign_from_row(row, program.rules.currency)?,
+            usage: CampaignUsage {
+                member_awarded: points_from_db(member_awarded.unwrap_or(0))?,
+                total_awarded: points_from_db(total_awarded)?,
+            },
+        });
+    }
+    Ok(found)
 }
 
 /// Records that campaign `campaign_id` gave `points` to `membership_id`: its usage by the
@@ -218,6 +221,7 @@ fn create_campaign_in(
     diesel::insert_into(campaigns::table)
         .values(&row)
         .execute(conn)?;
+    touch_program(conn, program_id)?;
     view(row, program.rules.currency)
 }
 
@@ -237,6 +241,7 @@ fn update_campaign_in(
     diesel::update(campaigns::table.find(campaign_id))
         .set(&row)
         .execute(conn)?;
+    touch_program(conn, &row.program_id)?;
     view(row, program.rules.currency)
 }
 
@@ -252,6 +257,7 @@ fn set_campaign_active_in(
     diesel::update(campaigns::table.find(campaign_id))
         .set(campaigns::active.eq(active))
         .execute(conn)?;
+    touch_program(conn, &row.program_id)?;
     row.active = active;
     view(row, program.rules.currency)
 }

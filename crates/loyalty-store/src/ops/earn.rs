@@ -37,7 +37,8 @@ use crate::ops::bills::{bill_time, check_reference, find_bill, record_bill};
 use crate::ops::campaigns::{as_active, candidates, record_award};
 use crate::ops::members::{find_membership, load_member, require_active};
 use crate::ops::outcome::PointBalances;
-use crate::ops::programs::{load_program, require_enabled};
+use crate::ops::programs::require_enabled;
+use crate::ops::rules_cache::load_program;
 use crate::ops::tiers::{TierMove, current_tier, upgrade_after_earn};
 use crate::store::Store;
 
@@ -208,15 +209,7 @@ fn earn_in(
         None => Money::zero(rules.currency),
     };
     let bill = Bill::new(request.lines.clone(), rules.currency, at)?;
-    let found = candidates(
-        conn,
-        tenant,
-        &program.id,
-        &acct.row.id,
-        rules.currency,
-        at,
-        true,
-    )?;
+    let found = candidates(conn, &program, &acct.row.id, at, true)?;
     let earned = loyalty_core::earn_on_bill(
         rules,
         current_tier(rules, &acct.row),

@@ -8,7 +8,7 @@ use crate::models::member::{MemberRow, MembershipRow};
 use crate::ops::members::{
     Member, MemberUpdate, Membership, NewMember, find_membership, load_member, require_active,
 };
-use crate::ops::programs::load_program;
+use crate::ops::rules_cache::load_program;
 use crate::schema::{members, memberships};
 use crate::store::{Store, new_id};
 use chrono::NaiveDateTime;

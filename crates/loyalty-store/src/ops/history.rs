@@ -17,7 +17,7 @@ use crate::clock::{from_db_time, to_db_time};
 use crate::error::{StoreError, StoreResult};
 use crate::models::ledger::EntryRow;
 use crate::ops::members::{Page, find_membership, load_member, page};
-use crate::ops::programs::load_program;
+use crate::ops::rules_cache::load_program;
 use crate::schema::memberships;
 use crate::store::Store;
 

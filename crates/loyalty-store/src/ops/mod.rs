@@ -22,6 +22,7 @@ pub mod reports;
 pub mod reverse;
 pub mod reward_redemptions;
 pub mod rewards;
+pub mod rules_cache;
 pub mod spending;
 mod sums;
 pub mod tenants;

@@ -1,5 +1,7 @@
 //! Programs and their rules: create, replace the rules, enable/disable, read.
 
+use std::sync::Arc;
+
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use loyalty_core::{IdempotencyKey, ProgramRules, Rules};
@@ -10,6 +12,7 @@ use crate::error::{StoreError, StoreResult};
 use crate::models::program::{
     ActionRow, CategoryRow, ProgramRow, RulesRows, TierRow, rules_from_rows, rules_to_rows,
 };
+use crate::ops::rules_cache::load_program;
 use crate::schema::{program_actions, program_categories, program_tiers, programs};
 use crate::store::{Store, new_id};
 
@@ -108,8 +111,9 @@ fn name_taken(err: StoreError, name: &str) -> StoreError {
     }
 }
 
-/// Loads a program of `tenant` with its rules.
-pub(crate) fn load_program(
+/// Loads a program of `tenant` with its rules from its tables (see
+/// [`rules_cache`](crate::ops::rules_cache) for the cached load every other path uses).
+pub(crate) fn load_program_fresh(
     conn: &mut DbConnection,
     tenant: &str,
     program_id: &str,
@@ -186,7 +190,7 @@ fn create_program_in(
         .execute(conn)
         .map_err(|e| name_taken(e.into(), name))?;
     insert_rule_rows(conn, &rows)?;
-    load_program(conn, tenant, &id)
+    load_program_fresh(conn, tenant, &id)
 }
 
 /// Replaces a program's name and rules inside the caller's transaction.
@@ -198,7 +202,7 @@ fn update_program_in(
     rules: &Rules,
     now: NaiveDateTime,
 ) -> StoreResult<Program> {
-    let current = load_program(conn, tenant, program_id)?;
+    let current = load_program_fresh(conn, tenant, program_id)?;
     let mut row = blank_row(program_id.to_owned(), tenant, name.to_owned(), now);
     row.enabled = current.enabled;
     row.version = current.version + 1;
@@ -215,7 +219,7 @@ fn update_program_in(
     diesel::delete(program_tiers::table.filter(program_tiers::program_id.eq(program_id)))
         .execute(conn)?;
     insert_rule_rows(conn, &rows)?;
-    load_program(conn, tenant, program_id)
+    load_program_fresh(conn, tenant, program_id)
 }
 
 /// Switches a program on or off inside the caller's transaction.
@@ -226,7 +230,7 @@ fn set_program_enabled_in(
     enabled: bool,
     now: NaiveDateTime,
 ) -> StoreResult<Program> {
-    load_program(conn, tenant, program_id)?;
+    load_program_fresh(conn, tenant, program_id)?;
     diesel::update(programs::table.find(program_id))
         .set((
             programs::enabled.eq(enabled),
@@ -234,7 +238,7 @@ fn set_program_enabled_in(
             programs::updated_at.eq(now),
         ))
         .execute(conn)?;
-    load_program(conn, tenant, program_id)
+    load_program_fresh(conn, tenant, program_id)
 }
 
 impl Store {
@@ -267,7 +271,7 @@ impl Store {
         let id = self.idempotent(tenant, key, "create_program", &(&name, &rules), |conn| {
             create_program_in(conn, tenant, &name, &rules, now).map(|p| p.id)
         })?;
-        self.get_program(tenant, &id)
+        self.get_program(tenant, &id).map(|p| (*p).clone())
     }
 
     /// Replaces a program's name and rules (atomically; entries already posted keep the numbers
@@ -302,7 +306,7 @@ impl Store {
         let id = self.idempotent(tenant, key, "update_program", &request, |conn| {
             update_program_in(conn, tenant, program_id, &name, &rules, now).map(|p| p.id)
         })?;
-        self.get_program(tenant, &id)
+        self.get_program(tenant, &id).map(|p| (*p).clone())
     }
 
     /// Switches a program on or off.
@@ -330,11 +334,11 @@ impl Store {
         let id = self.idempotent(tenant, key, "set_program_enabled", &request, |conn| {
             set_program_enabled_in(conn, tenant, program_id, enabled, now).map(|p| p.id)
         })?;
-        self.get_program(tenant, &id)
+        self.get_program(tenant, &id).map(|p| (*p).clone())
     }
 
     /// A program of the tenant.
-    pub fn get_program(&self, tenant: &str, program_id: &str) -> StoreResult<Program> {
+    pub fn get_program(&self, tenant: &str, program_id: &str) -> StoreResult<Arc<Program>> {
         self.read(|conn| load_program(conn, tenant, program_id))
     }
 
@@ -347,7 +351,7 @@ impl Store {
                 .select(programs::id)
                 .load(conn)?;
             ids.iter()
-                .map(|id| load_program(conn, tenant, id))
+                .map(|id| load_program(conn, tenant, id).map(|p| (*p).clone()))
                 .collect()
         })
     }

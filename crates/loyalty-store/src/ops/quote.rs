@@ -9,7 +9,8 @@ use crate::ops::bills::{bill_time, check_reference, find_bill};
 use crate::ops::campaigns::{as_active, candidates};
 use crate::ops::earn::referrer_membership;
 use crate::ops::members::{find_membership, load_member, require_active};
-use crate::ops::programs::{load_program, require_enabled};
+use crate::ops::programs::require_enabled;
+use crate::ops::rules_cache::load_program;
 use crate::ops::spending::already_on_bill;
 use crate::ops::tiers::current_tier;
 use crate::store::Store;
@@ -83,15 +84,7 @@ impl Store {
                 None => (Points::ZERO, Money::zero(rules.currency)),
             };
             let bill = Bill::new(request.lines.clone(), rules.currency, at)?;
-            let found = candidates(
-                conn,
-                tenant,
-                &program.id,
-                &membership.id,
-                rules.currency,
-                at,
-                false,
-            )?;
+            let found = candidates(conn, &program, &membership.id, at, false)?;
             let active = as_active(&found);
             let available = membership.available_points()?;
             let quote = loyalty_core::quote(&QuoteInput {

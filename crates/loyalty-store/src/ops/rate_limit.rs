@@ -21,7 +21,7 @@ use crate::db::DbConnection;
 use crate::error::{StoreError, StoreResult};
 use crate::idempotency::fingerprint;
 use crate::ops::members::find_membership;
-use crate::ops::programs::load_program;
+use crate::ops::rules_cache::load_program;
 use crate::schema::{idempotency_records, redemption_attempts};
 use crate::store::Store;
 

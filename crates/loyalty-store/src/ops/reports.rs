@@ -15,7 +15,7 @@ use crate::amounts::{from_db, points_from_db};
 use crate::clock::to_db_time;
 use crate::db::DbConnection;
 use crate::error::StoreResult;
-use crate::ops::programs::load_program;
+use crate::ops::rules_cache::load_program;
 use crate::ops::sums::sum;
 use crate::schema::{members, memberships};
 use crate::store::Store;

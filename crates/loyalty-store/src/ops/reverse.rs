@@ -34,7 +34,7 @@ use crate::ops::bills::check_reference;
 use crate::ops::earn::check_actor;
 use crate::ops::members::find_membership;
 use crate::ops::outcome::PointBalances;
-use crate::ops::programs::load_program;
+use crate::ops::rules_cache::load_program;
 use crate::schema::{bills, ledger_entries, point_lots};
 use crate::store::Store;
 

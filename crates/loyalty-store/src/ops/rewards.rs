@@ -13,7 +13,7 @@ use crate::db::DbConnection;
 use crate::error::{StoreError, StoreResult};
 use crate::models::reward::RewardRow;
 use crate::ops::holds::currency_of;
-use crate::ops::programs::load_program;
+use crate::ops::rules_cache::load_program;
 use crate::schema::rewards;
 use crate::store::{Store, new_id};
 

@@ -20,15 +20,16 @@ use crate::models::ledger::BillRow;
 use crate::models::member::MembershipRow;
 use crate::ops::bills::bill_time;
 use crate::ops::members::{find_membership, load_member, require_active};
-use crate::ops::programs::{Program, load_program, require_enabled};
+use crate::ops::programs::{Program, require_enabled};
 use crate::ops::rate_limit::check_redemption_rate;
+use crate::ops::rules_cache::load_program;
 use crate::schema::{bills, holds};
 use crate::store::{Store, new_id};
 
 /// Who is spending: an enabled program, an active member, and the membership.
 #[derive(Debug)]
 pub(crate) struct Spender {
-    pub program: Program,
+    pub program: std::sync::Arc<Program>,
     pub membership: MembershipRow,
 }
 

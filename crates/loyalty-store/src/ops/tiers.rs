@@ -16,7 +16,7 @@ use crate::clock::to_db_time;
 use crate::db::DbConnection;
 use crate::error::StoreResult;
 use crate::models::member::MembershipRow;
-use crate::ops::programs::load_program;
+use crate::ops::rules_cache::load_program;
 use crate::schema::{bills, memberships};
 use crate::store::Store;
 
