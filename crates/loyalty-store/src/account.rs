@@ -1,8 +1,9 @@
 //! [`Account`]: one membership locked inside a write transaction, and the only code that
 //! writes ledger entries, lots and allocations.
 //!
-//! Every operation that changes points locks the membership first ([`Account::lock`]: an
-//! `UPDATE` of its row, which on PostgreSQL holds the row lock until commit, so concurrent
+//! Every operation that changes points locks the membership first ([`Account::lock`]: a
+//! `SELECT ... FOR UPDATE` of its row, which on PostgreSQL holds the row lock until commit
+//! (SQLite's write transactions are exclusive already), so concurrent
 //! operations on one membership, on any replica, run one after another and each sees what the
 //! previous committed). It then settles the membership (expires overdue lots, matures due
 //! pending lots), posts entries through [`Account::credit`] / [`Account::debit`] /
@@ -111,23 +112,30 @@ impl Account {
         now: DateTime<Utc>,
     ) -> StoreResult<Account> {
         use crate::schema::memberships::dsl as m;
-        let touched = diesel::update(
-            m::memberships
-                .filter(m::id.eq(membership_id))
-                .filter(m::tenant_id.eq(tenant)),
-        )
-        .set(m::version.eq(m::version + 1))
-        .execute(conn)?;
-        if touched == 0 {
+        let query = m::memberships
+            .filter(m::id.eq(membership_id))
+            .filter(m::tenant_id.eq(tenant));
+        // One statement either way. PostgreSQL: `FOR UPDATE` takes the row lock and reads
+        // the row as it is once the lock is granted. SQLite: every write transaction already
+        // holds the database's write lock (`BEGIN IMMEDIATE`, or the group-commit writer), so
+        // no other writer can change the row before commit.
+        let row: Option<MembershipRow> = match conn {
+            DbConnection::Postgres(pg) => query
+                .select(MembershipRow::as_select())
+                .for_update()
+                .first(pg)
+                .optional()?,
+            DbConnection::Sqlite(sqlite) => query
+                .select(MembershipRow::as_select())
+                .first(sqlite)
+                .optional()?,
+        };
+        let Some(row) = row else {
             return Err(StoreError::NotFound {
                 what: "membership",
                 id: membership_id.to_owned(),
             });
-        }
-        let row: MembershipRow = m::memberships
-            .filter(m::id.eq(membership_id))
-            .select(MembershipRow::as_select())
-            .first(conn)?;
+        };
         let balances = balances_of(&row)?;
         Ok(Account {
             row,
@@ -411,6 +419,7 @@ impl Account {
                 m::tier.eq(&self.row.tier),
                 m::best_tier_rank.eq(self.row.best_tier_rank),
                 m::updated_at.eq(to_db_time(self.now)),
+                m::version.eq(m::version + 1),
             ))
             .execute(conn)?;
         Ok(())
