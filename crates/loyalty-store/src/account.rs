@@ -12,9 +12,7 @@
 //! balances. A balance can therefore only change together with the entry that explains it.
 
 use chrono::{DateTime, Utc};
-use diesel::dsl::sql;
 use diesel::prelude::*;
-use diesel::sql_types::Bool;
 use loyalty_core::ledger::{self, Balances, BucketDelta, EntryKind};
 use loyalty_core::lots::{self, Allocation, Lot};
 use loyalty_core::{Points, Rules};
@@ -24,6 +22,7 @@ use crate::amounts::{points_from_db, points_to_db, to_db};
 use crate::clock::{from_db_time, to_db_time};
 use crate::db::DbConnection;
 use crate::error::{StoreError, StoreResult};
+use crate::literal::{LotOpen, LotPending};
 use crate::models::ledger::{AllocationRow, EntryRow, LotRow};
 use crate::models::member::MembershipRow;
 use crate::schema::{lot_allocations, memberships, point_lots};
@@ -156,14 +155,14 @@ impl Account {
         // settling stays cheap however many lots a membership has.
         let mut due: Vec<LotRow> = l::point_lots
             .filter(l::membership_id.eq(&self.row.id))
-            .filter(sql::<Bool>("point_lots.remaining > 0"))
+            .filter(LotOpen)
             .filter(l::expires_at.le(now_db))
             .select(LotRow::as_select())
             .load(conn)?;
         let maturing: Vec<LotRow> = l::point_lots
             .filter(l::membership_id.eq(&self.row.id))
-            .filter(sql::<Bool>("point_lots.pending"))
-            .filter(sql::<Bool>("point_lots.remaining > 0"))
+            .filter(LotPending)
+            .filter(LotOpen)
             .filter(l::spendable_from.le(now_db))
             .select(LotRow::as_select())
             .load(conn)?;
@@ -304,7 +303,7 @@ impl Account {
         use crate::schema::point_lots::dsl as l;
         let rows: Vec<LotRow> = l::point_lots
             .filter(l::membership_id.eq(&self.row.id))
-            .filter(sql::<Bool>("point_lots.remaining > 0"))
+            .filter(LotOpen)
             .filter(l::pending.eq(false))
             .select(LotRow::as_select())
             .load(conn)?;

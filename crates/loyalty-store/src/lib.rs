@@ -24,6 +24,7 @@ pub mod clock;
 pub mod db;
 pub mod error;
 pub mod idempotency;
+mod literal;
 // Row structs mirror the columns documented in the migrations.
 #[allow(missing_docs)]
 pub mod models;

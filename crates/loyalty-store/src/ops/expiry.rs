@@ -9,9 +9,7 @@
 
 use std::collections::BTreeSet;
 
-use diesel::dsl::sql;
 use diesel::prelude::*;
-use diesel::sql_types::Bool;
 use loyalty_core::Points;
 use loyalty_core::ledger::EntryKind;
 use rust_decimal::Decimal;
@@ -20,6 +18,7 @@ use serde::{Deserialize, Serialize};
 use crate::account::Account;
 use crate::clock::to_db_time;
 use crate::error::StoreResult;
+use crate::literal::{LotOpen, LotPending};
 use crate::schema::{ledger_entries, point_lots};
 use crate::store::Store;
 
@@ -47,14 +46,14 @@ impl Store {
         // predicates.
         let due: BTreeSet<(String, String)> = self.read(|conn| {
             let mut overdue = point_lots::table
-                .filter(sql::<Bool>("point_lots.remaining > 0"))
+                .filter(LotOpen)
                 .filter(point_lots::expires_at.le(now_db))
                 .select((point_lots::tenant_id, point_lots::membership_id))
                 .distinct()
                 .limit(limit)
                 .into_boxed();
             let mut ripe = point_lots::table
-                .filter(sql::<Bool>("point_lots.pending"))
+                .filter(LotPending)
                 .filter(point_lots::spendable_from.le(now_db))
                 .filter(point_lots::remaining.gt(0))
                 .select((point_lots::tenant_id, point_lots::membership_id))

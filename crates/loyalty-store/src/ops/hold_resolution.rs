@@ -229,9 +229,7 @@ impl Store {
             // A literal predicate (not a bound parameter), so both backends can use the
             // partial index `holds_active_expiry ... WHERE status = 'active'`.
             let mut query = holds::table
-                .filter(diesel::dsl::sql::<diesel::sql_types::Bool>(
-                    "holds.status = 'active'",
-                ))
+                .filter(crate::literal::HoldActive)
                 .filter(holds::expires_at.le(to_db_time(now)))
                 .into_boxed();
             if let Some(tenant) = tenant {

@@ -3,9 +3,7 @@
 //! record of what points paid.
 
 use chrono::{DateTime, Utc};
-use diesel::dsl::sql;
 use diesel::prelude::*;
-use diesel::sql_types::BigInt;
 use loyalty_core::{
     Bill, BillLine, Currency, IdempotencyKey, Money, Points, Quote, QuoteInput, Redemption, Rules,
     quote,
@@ -16,6 +14,7 @@ use crate::amounts::{money_from_db, money_to_db, points_from_db, points_to_db};
 use crate::clock::to_db_time;
 use crate::db::DbConnection;
 use crate::error::{StoreError, StoreResult};
+use crate::literal::{SumHoldPoints, SumHoldValue};
 use crate::models::ledger::BillRow;
 use crate::models::member::MembershipRow;
 use crate::ops::bills::bill_time;
@@ -165,10 +164,7 @@ pub(crate) fn already_on_bill(
         .filter(holds::membership_id.eq(membership_id))
         .filter(holds::reference.eq(reference))
         .filter(holds::status.eq("active"))
-        .select((
-            sql::<BigInt>("CAST(COALESCE(SUM(points), 0) AS BIGINT)"),
-            sql::<BigInt>("CAST(COALESCE(SUM(value), 0) AS BIGINT)"),
-        ))
+        .select((SumHoldPoints, SumHoldValue))
         .first(conn)?;
     let (redeemed, redeemed_value) = bill.unwrap_or((0, 0));
     Ok(OnBill {
