@@ -8,8 +8,8 @@ mod common;
 mod spend_setup;
 
 use chrono::Duration;
-use loyalty_core::{Error, ExpiryPolicy};
-use loyalty_store::StoreError;
+use loyalty_core::{EarnRate, Error, ExpiryPolicy};
+use loyalty_store::{EarnRequest, StoreError};
 use spend_setup::*;
 
 fn already_resolved(err: &StoreError) -> bool {
@@ -65,6 +65,48 @@ on_both_backends! {
         let b = balances(t, &c);
         assert_eq!((b.available, b.held, b.redeemed), (pts("90"), pts("0"), pts("30")));
         assert_eq!((entries(t, &c, "captured"), entries(t, &c, "released")), (1, 1));
+    }
+
+    fn a_partial_capture_pays_what_redeeming_the_captured_points_pays_and_the_bill_earns_on_the_rest(t) {
+        // 100 points = 10.00, two point decimals, earning 1 point per 10 spent.
+        let mut rules = pharmacy_rules();
+        rules.base_rate = EarnRate::new(pts("1"), dec("10")).unwrap();
+        if let Some(redemption) = rules.redemption.as_mut() {
+            redemption.min_points = pts("10");
+        }
+        let c = open_checkout(t, "Pharmacy", rules);
+        give(t, &c, "100");
+        let total = dec("163.89");
+        let hold = t.store.reserve(&c.tenant, reserve_req(&c, "h1", "BILL-7", &total.to_string(), "28.19")).unwrap();
+        assert_eq!(hold.value, dec("2.81")); // 28.19 points are worth 2.819
+
+        let paid = t.store.capture(&c.tenant, capture_req("h1:capture", &hold.id, Some("20.75"))).unwrap();
+        assert_eq!(paid.captured, dec("20.75"));
+        let earned = t.store.earn(&c.tenant, EarnRequest {
+            idempotency_key: key("bill-7:earn"),
+            member_id: c.member.clone(),
+            program_id: c.program.clone(),
+            reference: "BILL-7".into(),
+            lines: bill(&total.to_string()),
+            at: None,
+            actor: "till-1".into(),
+        }).unwrap();
+
+        // 20.75 points pay 2.07 (2.075 rounded down), as a redemption of 20.75 points does; not
+        // a share of the hold's 2.81 (2.81 x 20.75 / 28.19 = 2.068 -> 2.06).
+        let redeemed_value = dec("2.07");
+        let earning_amount = total - redeemed_value;
+        assert_eq!(earning_amount, dec("161.82"));
+        assert_eq!((earned.earning_amount, earned.points), (earning_amount, dec("16.18")));
+        let summary = t.store.bill_summary(&c.tenant, "BILL-7").unwrap();
+        assert_eq!(summary.len(), 1);
+        let b = &summary[0];
+        assert_eq!(
+            (b.total, b.redeemed, b.redeemed_value, b.earn_amount, b.earned),
+            (total, dec("20.75"), redeemed_value, earning_amount, dec("16.18"))
+        );
+        let balances = balances(t, &c);
+        assert_eq!((balances.available, balances.held, balances.redeemed), (pts("95.43"), pts("0"), pts("20.75")));
     }
 
     fn a_capture_after_a_release_is_refused_and_changes_nothing(t) {

@@ -57,7 +57,7 @@ pub struct Earning {
     pub lines: Vec<LineEarning>,
     /// The lines' points, rounded with the program's rounding (after the bill cap).
     pub base: Points,
-    /// What the tier multiplier added, rounded down (after the bill cap).
+    /// What the tier multiplier added, rounded with the program's rounding (after the bill cap).
     pub tier_bonus: Points,
     /// The tier multiplier used (1 without a tier).
     pub tier_multiplier: Multiplier,

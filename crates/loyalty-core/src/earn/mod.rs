@@ -7,7 +7,8 @@
 //!    spent").
 //! 2. **Base.** The sum of the lines' exact points, rounded once with the program's rounding.
 //! 3. **Tier bonus.** What the member's tier multiplier adds on top of the exact base
-//!    (`base * (multiplier - 1)`), rounded down.
+//!    (`base * (multiplier - 1)`), rounded with the program's rounding like the base (a
+//!    half-even program's Silver x1.5 on an exact base of 9.8 adds 4.9 -> 5).
 //! 4. **Campaigns**, by (priority, id), each only if it applies to the bill: a multiplier adds
 //!    on the exact base points of its eligible lines, an extra percentage adds that share of
 //!    their amount, a fixed bonus adds its points once per bill with at least one eligible
@@ -17,7 +18,8 @@
 //!    taken from the campaign bonuses (the last applied first), then the tier bonus, then the
 //!    base.
 //!
-//! Every component is rounded on its own, so with [`Rounding::Down`](crate::Rounding::Down)
+//! Every component is rounded on its own: the base and the tier bonus with the program's
+//! rounding, campaign bonuses down (step 4). So with [`Rounding::Down`](crate::Rounding::Down)
 //! rounding never creates points the rules did not earn.
 
 use chrono::{DateTime, Utc};
@@ -138,7 +140,7 @@ pub fn compute_earning(input: &EarnInput<'_>) -> Result<Earning> {
 
     let tier_multiplier = input.tier.map_or(Multiplier::ONE, |t| t.multiplier);
     let tier_exact = extra_on(tier_multiplier, base_exact)?;
-    let tier_bonus = overflow(precision.round_down(tier_exact))?;
+    let tier_bonus = overflow(precision.round(tier_exact))?;
 
     let mut exact_sum = add(base_exact, tier_exact)?;
     let mut rounded_sum = add(base.value(), tier_bonus.value())?;
@@ -273,7 +275,8 @@ fn take(from: &mut Points, excess: &mut Points) -> bool {
 }
 
 /// What a referrer earns from a referred member's bill: the program's referral percentage of
-/// the bill's earning amount, rounded down to the program's point decimals.
+/// the bill's earning amount, rounded to the program's point decimals with the program's
+/// rounding (like every point a bill earns by the program's rates).
 ///
 /// Referral points are computed on the amount, not on the referred member's points: the
 /// referrer's tier does not multiply them, campaigns do not add to them, and the referred
@@ -289,12 +292,20 @@ fn take(from: &mut Points, excess: &mut Points) -> bool {
 /// let pharmacy = pharmacy.validate()?;
 /// assert_eq!(referral_points(&pharmacy, &Money::parse("1000", inr)?)?.to_string(), "5");
 /// assert_eq!(referral_points(&pharmacy, &Money::parse("999.99", inr)?)?.to_string(), "4.99");
+///
+/// // A whole-point, half-up program whose referrer earns 5 %: 19.5 points of a 390.00 bill
+/// // round to 20.
+/// let mut shop = ProgramRules::new(inr);
+/// shop.precision = PointPrecision::new(0, Rounding::HalfUp)?;
+/// shop.referral_percent = "5".parse()?;
+/// let shop = shop.validate()?;
+/// assert_eq!(referral_points(&shop, &Money::parse("390.00", inr)?)?.to_string(), "20");
 /// # Ok::<(), loyalty_core::Error>(())
 /// ```
 pub fn referral_points(rules: &Rules, earning_amount: &Money) -> Result<Points> {
     same_currency(rules.currency, earning_amount)?;
     let exact = percent_of(rules.referral_percent, earning_amount.amount())?;
-    overflow(rules.precision.round_down(exact))
+    overflow(rules.precision.round(exact))
 }
 
 /// The flat points a named action earns ("feedback" = 10); [`Error::UnknownAction`] if the

@@ -11,6 +11,8 @@
 //! expired, from `expires_at` on it can be expired but not captured, so a late capture and the
 //! expiry sweep can never both succeed. Release is accepted at any time while the hold is
 //! active: giving points back is always safe.
+//!
+//! The captured points pay what a redemption of the same points pays ([`captured_value`]).
 
 use std::fmt;
 use std::str::FromStr;
@@ -20,6 +22,9 @@ use chrono::{DateTime, Utc};
 use crate::error::{Error, Result};
 use crate::lots::{Allocation, Lot, plan_spend};
 use crate::values::Points;
+
+mod value;
+pub use value::captured_value;
 
 /// Where a hold is in its life. Stored by its snake_case name ([`HoldStatus::as_str`]).
 ///

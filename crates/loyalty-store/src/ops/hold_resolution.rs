@@ -14,19 +14,20 @@
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use loyalty_core::hold::{Hold, HoldOutcome, HoldStatus};
+use loyalty_core::hold::{self, Hold, HoldOutcome, HoldStatus};
 use loyalty_core::ledger::{BucketDelta, EntryKind};
 use loyalty_core::lots::Allocation;
-use loyalty_core::{Currency, Money};
+use loyalty_core::{Currency, Money, Redemption};
 
 use crate::account::{Account, EntryMeta, parse_id};
-use crate::amounts::{from_db, points_from_db};
+use crate::amounts::{money_from_db, points_from_db};
 use crate::clock::{from_db_time, to_db_time};
 use crate::db::DbConnection;
 use crate::error::{StoreError, StoreResult};
 use crate::models::ledger::{AllocationRow, HoldRow};
 use crate::ops::earn::check_actor;
 use crate::ops::holds::{CaptureRequest, HoldView, ReleaseRequest, currency_of, hold_view};
+use crate::ops::programs::load_program;
 use crate::ops::spending::add_to_bill;
 use crate::schema::{holds, ledger_entries, lot_allocations};
 use crate::store::Store;
@@ -108,14 +109,25 @@ fn lock_hold(
     })
 }
 
-/// The value of the captured part of a hold: its value times captured / held, rounded down.
-fn captured_value(row: &HoldRow, outcome: &HoldOutcome, currency: Currency) -> StoreResult<Money> {
-    let held = from_db(row.points);
-    let exact = from_db(row.value)
-        .checked_mul(outcome.captured.value())
-        .and_then(|v| v.checked_div(held))
-        .ok_or_else(|| StoreError::Corrupt(format!("hold {} value overflows", row.id)))?;
-    Ok(Money::round_down(exact, currency)?)
+/// The value of the captured part of a hold by `loyalty-core`'s rule
+/// ([`hold::captured_value`]): what a redemption of the captured points pays.
+fn captured_value(
+    conn: &mut DbConnection,
+    row: &HoldRow,
+    program_id: &str,
+    currency: Currency,
+    outcome: &HoldOutcome,
+) -> StoreResult<Money> {
+    let program = load_program(conn, &row.tenant_id, program_id)?;
+    let reserved = Redemption {
+        points: points_from_db(row.points)?,
+        value: money_from_db(row.value, currency)?,
+    };
+    Ok(hold::captured_value(
+        &program.rules,
+        &reserved,
+        outcome.captured,
+    )?)
 }
 
 /// Writes what resolving the hold did: a `captured` entry and the bill's record for the
@@ -141,7 +153,7 @@ fn finish(
             ..BucketDelta::ZERO
         };
         acct.post(conn, EntryKind::Captured, outcome.captured, &delta, &meta)?;
-        let value = captured_value(row, outcome, locked.currency)?;
+        let value = captured_value(conn, row, &acct.row.program_id, locked.currency, outcome)?;
         let membership = acct.row.clone();
         add_to_bill(
             conn,

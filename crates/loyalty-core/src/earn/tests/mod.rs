@@ -193,6 +193,29 @@ fn the_tier_bonus_is_the_multiplier_extra_on_the_exact_base_rounded_down() {
 }
 
 #[test]
+fn a_half_even_silver_member_earns_15_points_not_14_on_a_bill_of_98() {
+    // 98.00 spent at 1 point per 10: exact base 9.8 -> 10; Silver 1.5 adds 4.9 -> 5, not 4.
+    let mut rules = shop();
+    rules.precision = PointPrecision::new(0, Rounding::HalfEven).unwrap();
+    let silver = tier("1.5");
+    let e = earn(rules, Some(&silver), &[], &[line(None, "98.00")]).unwrap();
+    assert_eq!(
+        (e.base, e.tier_bonus, e.total),
+        (pts("10"), pts("5"), pts("15"))
+    );
+    assert_eq!(e.rounding_loss, d("-0.3"));
+}
+
+#[test]
+fn a_half_up_program_rounds_a_tier_bonus_of_half_a_point_up() {
+    // 50 spent: exact base 5; Silver 1.1 adds 0.5 -> 1.
+    let mut rules = shop();
+    rules.precision = PointPrecision::new(0, Rounding::HalfUp).unwrap();
+    let e = earn(rules, Some(&tier("1.1")), &[], &[line(None, "50")]).unwrap();
+    assert_eq!((e.tier_bonus, e.total), (pts("1"), pts("6")));
+}
+
+#[test]
 fn without_a_tier_the_multiplier_is_one_and_adds_nothing() {
     let e = earn(shop(), None, &[], &[line(None, "500")]).unwrap();
     assert_eq!(
@@ -290,6 +313,35 @@ fn the_pharmacy_referrer_earns_half_a_percent_of_the_bill() {
     assert_eq!(
         referral_points(&rules, &money("999.99")).unwrap(),
         pts("4.99")
+    );
+}
+
+#[test]
+fn a_half_up_program_rounds_the_referrers_19_5_points_to_20() {
+    // Whole points, half-up, the referrer earns 5 % of a referred member's bill of 390.00.
+    let mut rules = shop();
+    rules.precision = PointPrecision::new(0, Rounding::HalfUp).unwrap();
+    rules.referral_percent = Percent::new(dec!(5)).unwrap();
+    let rules = rules.validate().unwrap();
+    assert_eq!(
+        referral_points(&rules, &money("390.00")).unwrap(),
+        pts("20")
+    );
+}
+
+#[test]
+fn a_half_even_program_rounds_the_referrers_18_5_points_to_18() {
+    let mut rules = shop();
+    rules.precision = PointPrecision::new(0, Rounding::HalfEven).unwrap();
+    rules.referral_percent = Percent::new(dec!(5)).unwrap();
+    let rules = rules.validate().unwrap();
+    assert_eq!(
+        referral_points(&rules, &money("370.00")).unwrap(),
+        pts("18")
+    );
+    assert_eq!(
+        referral_points(&rules, &money("390.00")).unwrap(),
+        pts("20")
     );
 }
 

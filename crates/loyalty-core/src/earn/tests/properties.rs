@@ -101,7 +101,81 @@ fn cases() -> impl Strategy<Value = Case> {
     )
 }
 
+fn any_rounding() -> impl Strategy<Value = Rounding> {
+    prop_oneof![
+        Just(Rounding::Down),
+        Just(Rounding::HalfUp),
+        Just(Rounding::HalfEven)
+    ]
+}
+
+/// `exact` rounded to `decimals` the way `rounding` says, computed without [`PointPrecision`].
+fn rounded(exact: Decimal, decimals: u32, rounding: Rounding) -> Decimal {
+    use rust_decimal::RoundingStrategy;
+    let strategy = match rounding {
+        Rounding::Down => RoundingStrategy::ToZero,
+        Rounding::HalfUp => RoundingStrategy::MidpointAwayFromZero,
+        Rounding::HalfEven => RoundingStrategy::MidpointNearestEven,
+    };
+    exact.round_dp_with_strategy(decimals, strategy)
+}
+
 proptest! {
+    #[test]
+    fn the_tier_bonus_follows_the_programs_rounding_mode(
+        lines in proptest::collection::vec((0u8..4, 0i64..100_000_000), 0..6),
+        multiplier in 100u16..=300,
+        decimals in 0u32..3,
+        rounding in any_rounding(),
+    ) {
+        let mut rules = pharmacy();
+        rules.precision = PointPrecision::new(decimals, rounding).unwrap();
+        let lines: Vec<BillLine> = lines
+            .iter()
+            .map(|&(cat, cents)| BillLine {
+                category: ["Medicines", "General", "Baby"].get(usize::from(cat)).map(|c| Category::new(c).unwrap()),
+                amount: Money::new(Decimal::new(cents, 2), inr()).unwrap(),
+            })
+            .collect();
+        let multiplier = Multiplier::new(Decimal::new(i64::from(multiplier), 2)).unwrap();
+        let silver = Tier { multiplier, ..tier("1") };
+
+        let e = earn(rules, Some(&silver), &[], &lines).unwrap();
+
+        let exact_base: Decimal = e.lines.iter().map(|l| l.exact_points).sum();
+        let exact_extra = exact_base * (multiplier.value() - Decimal::ONE);
+        prop_assert_eq!(e.base.value(), rounded(exact_base, decimals, rounding));
+        prop_assert_eq!(e.tier_bonus.value(), rounded(exact_extra, decimals, rounding));
+        prop_assert_eq!(e.total.value(), e.base.value() + e.tier_bonus.value());
+        // Each component is at most half a unit of the program's points away from its exact
+        // value (less than a unit when rounding down, and never above it).
+        let unit = Decimal::new(1, decimals);
+        let off = e.tier_bonus.value() - exact_extra;
+        match rounding {
+            Rounding::Down => prop_assert!(off <= Decimal::ZERO && -off < unit),
+            Rounding::HalfUp | Rounding::HalfEven => prop_assert!(off.abs() * Decimal::TWO <= unit),
+        }
+    }
+
+    #[test]
+    fn referral_points_follow_the_programs_rounding_mode(
+        cents in 0i64..1_000_000_000,
+        percent in 1i64..=2_000,
+        decimals in 0u32..3,
+        rounding in any_rounding(),
+    ) {
+        let mut rules = pharmacy();
+        rules.precision = PointPrecision::new(decimals, rounding).unwrap();
+        rules.referral_percent = Percent::new(Decimal::new(percent, 2)).unwrap();
+        let rules = rules.validate().unwrap();
+        let amount = Money::new(Decimal::new(cents, 2), inr()).unwrap();
+
+        let points = referral_points(&rules, &amount).unwrap();
+
+        let exact = amount.amount() * Decimal::new(percent, 2) / Decimal::ONE_HUNDRED;
+        prop_assert_eq!(points.value(), rounded(exact, decimals, rounding));
+    }
+
     #[test]
     fn every_earning_adds_up_stays_under_the_cap_and_never_exceeds_the_exact_points(
         (lines, multiplier, decimals, cap, campaign_cases) in cases()
