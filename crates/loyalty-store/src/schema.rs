@@ -248,6 +248,14 @@ diesel::table! {
 }
 
 diesel::table! {
+    qualifying_spend_days (membership_id, day) {
+        membership_id -> Text,
+        day -> Date,
+        amount -> BigInt,
+    }
+}
+
+diesel::table! {
     redemption_attempts (id) {
         id -> Text,
         membership_id -> Text,
@@ -322,6 +330,7 @@ diesel::joinable!(program_actions -> programs (program_id));
 diesel::joinable!(program_categories -> programs (program_id));
 diesel::joinable!(program_tiers -> programs (program_id));
 diesel::joinable!(programs -> tenants (tenant_id));
+diesel::joinable!(qualifying_spend_days -> memberships (membership_id));
 diesel::joinable!(redemption_attempts -> memberships (membership_id));
 diesel::joinable!(reward_redemptions -> ledger_entries (entry_id));
 diesel::joinable!(reward_redemptions -> memberships (membership_id));
@@ -346,6 +355,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     program_categories,
     program_tiers,
     programs,
+    qualifying_spend_days,
     redemption_attempts,
     reward_redemptions,
     rewards,

@@ -1,12 +1,12 @@
-//! `members` and `memberships`.
+//! `members`, `memberships` and the memberships' `qualifying_spend_days`.
 
-use chrono::NaiveDateTime;
+use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 use loyalty_core::Points;
 
 use crate::amounts::points_from_db;
 use crate::error::StoreResult;
-use crate::schema::{members, memberships};
+use crate::schema::{members, memberships, qualifying_spend_days};
 
 /// A row of `members`.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -53,4 +53,14 @@ impl MembershipRow {
     pub fn available_points(&self) -> StoreResult<Points> {
         points_from_db(self.available)
     }
+}
+
+/// A row of `qualifying_spend_days`: the earning amounts (ten-thousandths) of a membership's
+/// bills earned on one UTC day, kept with the bills (see `ops::tiers`).
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable)]
+#[diesel(table_name = qualifying_spend_days)]
+pub struct SpendDayRow {
+    pub membership_id: String,
+    pub day: NaiveDate,
+    pub amount: i64,
 }

@@ -7,6 +7,7 @@ use diesel::prelude::*;
 use crate::db::DbConnection;
 use crate::error::{StoreError, StoreResult};
 use crate::models::ledger::BillRow;
+use crate::ops::tiers::add_qualifying_spend;
 use crate::schema::bills;
 use crate::store::new_id;
 
@@ -53,7 +54,10 @@ pub(crate) fn find_bill(
         .optional()?)
 }
 
-/// Records what the bill earned on its row (creating the row when no redemption made it).
+/// Records what the bill earned on its row (creating the row when no redemption made it), and
+/// moves its earning amount into the membership's qualifying spend of its day (what the row
+/// counted before, if anything, moves out), so the tier measure always equals the sum over
+/// the bills. The caller holds the membership's lock.
 pub(crate) fn record_bill(
     conn: &mut DbConnection,
     existing: Option<BillRow>,
@@ -72,6 +76,11 @@ pub(crate) fn record_bill(
                     bills::updated_at.eq(row.updated_at),
                 ))
                 .execute(conn)?;
+            // A row a redemption created has not earned (no `earned_at`) and counts nothing;
+            // should one ever have, its old contribution leaves before the new one arrives.
+            if let Some(at) = old.earned_at {
+                add_qualifying_spend(conn, &old.membership_id, at, -old.earn_amount)?;
+            }
         }
         None => {
             row.id = new_id();
@@ -79,6 +88,9 @@ pub(crate) fn record_bill(
                 .values(&row)
                 .execute(conn)?;
         }
+    }
+    if let Some(at) = row.earned_at {
+        add_qualifying_spend(conn, &row.membership_id, at, row.earn_amount)?;
     }
     Ok(())
 }

@@ -27,7 +27,7 @@ use crate::error::{StoreError, StoreResult};
 use crate::models::ledger::{AllocationRow, HoldRow};
 use crate::ops::earn::check_actor;
 use crate::ops::holds::{CaptureRequest, HoldView, ReleaseRequest, currency_of, hold_view};
-use crate::ops::programs::load_program;
+use crate::ops::rules_cache::load_program;
 use crate::ops::spending::add_to_bill;
 use crate::schema::{holds, ledger_entries, lot_allocations};
 use crate::store::Store;

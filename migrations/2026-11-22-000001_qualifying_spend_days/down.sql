@@ -1,0 +1,1 @@
+DROP TABLE qualifying_spend_days;
