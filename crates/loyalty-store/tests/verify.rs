@@ -138,6 +138,26 @@ on_both_backends! {
         assert!(matches!(&found[0].problem, Discrepancy::Bill { reference, .. } if reference == "ORDER1"), "{found:?}");
     }
 
+    fn a_day_of_qualifying_spend_changed_behind_the_ledgers_back_is_reported(t) {
+        let (_shop, _member, membership) = earned_fifty(t, "Cathay Shop");
+        tamper(t, |conn| {
+            use loyalty_store::schema::qualifying_spend_days as q;
+            diesel::update(q::table.filter(q::membership_id.eq(&membership)))
+                .set(q::amount.eq(q::amount + 10_000))
+                .execute(conn)
+        });
+        let found = t.store.verify(None).unwrap();
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(
+            matches!(
+                &found[0].problem,
+                Discrepancy::QualifyingSpend { bills, kept, .. }
+                    if bills.to_string() == "500" && kept.to_string() == "501"
+            ),
+            "{found:?}"
+        );
+    }
+
     fn the_checker_looks_at_one_tenant_or_at_all_of_them_page_by_page(t) {
         let (_shop, _member, membership) = earned_fifty(t, "Cathay Shop");
         let other = shop(t, "Other Shop");

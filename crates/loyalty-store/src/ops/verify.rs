@@ -8,9 +8,10 @@
 //! instant, and its memory stays bounded: memberships are checked a page at a time, each page
 //! in one read transaction (one consistent snapshot of those memberships).
 //!
-//! It also checks what the database cannot: no bill has more returned than its total.
+//! It also checks what the database cannot: no bill has more returned than its total, and the
+//! tier measure's day buckets of qualifying spend equal the bills they summarize.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 
 use diesel::prelude::*;
@@ -23,7 +24,7 @@ use crate::db::DbConnection;
 use crate::error::StoreResult;
 use crate::models::member::MembershipRow;
 use crate::ops::sums::sum;
-use crate::schema::{bills, holds, memberships, point_lots};
+use crate::schema::{bills, holds, memberships, point_lots, qualifying_spend_days};
 use crate::store::Store;
 
 /// Memberships checked per read transaction.
@@ -36,6 +37,16 @@ pub enum Discrepancy {
     Balance(Violation),
     /// The entries add up to something no valid history can (a negative bucket or total).
     Entries(String),
+    /// The qualifying spend kept for a day (the tier measure's day bucket) is not what the
+    /// membership's bills of that day add up to.
+    QualifyingSpend {
+        /// The day (UTC).
+        day: chrono::NaiveDate,
+        /// What the bills of the day add up to.
+        bills: rust_decimal::Decimal,
+        /// What the day's bucket holds.
+        kept: rust_decimal::Decimal,
+    },
     /// A bill of the membership contradicts itself.
     Bill {
         /// The bill's reference.
@@ -63,6 +74,10 @@ impl fmt::Display for MembershipViolation {
             Discrepancy::Balance(v) => write!(f, "{v}"),
             Discrepancy::Entries(problem) => f.write_str(problem),
             Discrepancy::Bill { reference, problem } => write!(f, "bill {reference:?}: {problem}"),
+            Discrepancy::QualifyingSpend { day, bills, kept } => write!(
+                f,
+                "the qualifying spend kept for {day} is {kept}, its bills add up to {bills}"
+            ),
         }
     }
 }
@@ -191,6 +206,8 @@ fn check_page(
         .select((bills::membership_id, bills::reference))
         .load(conn)?;
 
+    let spend_days = spend_day_mismatches(conn, &ids)?;
+
     let mut by_membership: HashMap<&str, HashMap<EntryKind, KindSums>> = HashMap::new();
     let mut found = Vec::new();
     let mut report = |m: &MembershipRow, problem: Discrepancy| {
@@ -239,6 +256,16 @@ fn check_page(
             (Err(err), _, _) => report(m, Discrepancy::Entries(err.to_string())),
             (_, Err(problem), _) | (_, _, Err(problem)) => report(m, Discrepancy::Entries(problem)),
         }
+        for (_, day, bills, kept) in spend_days.iter().filter(|(id, ..)| id == &m.id) {
+            report(
+                m,
+                Discrepancy::QualifyingSpend {
+                    day: *day,
+                    bills: from_db(*bills),
+                    kept: from_db(*kept),
+                },
+            );
+        }
         for (_, reference) in bad_bills.iter().filter(|(id, _)| id == &m.id) {
             report(
                 m,
@@ -250,6 +277,43 @@ fn check_page(
         }
     }
     Ok(found)
+}
+
+/// Days whose qualifying-spend bucket differs from the sum of the earning amounts of the bills
+/// earned that day (UTC): (membership, day, bills, kept).
+fn spend_day_mismatches(
+    conn: &mut DbConnection,
+    ids: &[&str],
+) -> StoreResult<Vec<(String, chrono::NaiveDate, i64, i64)>> {
+    let earned: Vec<(String, Option<chrono::NaiveDateTime>, i64)> = bills::table
+        .filter(bills::membership_id.eq_any(ids))
+        .filter(bills::earned_at.is_not_null())
+        .select((bills::membership_id, bills::earned_at, bills::earn_amount))
+        .load(conn)?;
+    let kept: Vec<(String, chrono::NaiveDate, i64)> = qualifying_spend_days::table
+        .filter(qualifying_spend_days::membership_id.eq_any(ids))
+        .select((
+            qualifying_spend_days::membership_id,
+            qualifying_spend_days::day,
+            qualifying_spend_days::amount,
+        ))
+        .load(conn)?;
+    // (membership, day) -> (bills, kept)
+    let mut days: BTreeMap<(String, chrono::NaiveDate), (i64, i64)> = BTreeMap::new();
+    for (membership, at, amount) in earned {
+        if let Some(at) = at {
+            let sums = days.entry((membership, at.date())).or_default();
+            sums.0 = sums.0.saturating_add(amount);
+        }
+    }
+    for (membership, day, amount) in kept {
+        days.entry((membership, day)).or_default().1 = amount;
+    }
+    Ok(days
+        .into_iter()
+        .filter(|(_, (bills, kept))| bills != kept)
+        .map(|((membership, day), (bills, kept))| (membership, day, bills, kept))
+        .collect())
 }
 
 fn lot_totals(
