@@ -122,11 +122,11 @@ impl Account {
             DbConnection::Postgres(pg) => query
                 .select(MembershipRow::as_select())
                 .for_update()
-                .first(pg)
+                .get_result(pg)
                 .optional()?,
             DbConnection::Sqlite(sqlite) => query
                 .select(MembershipRow::as_select())
-                .first(sqlite)
+                .get_result(sqlite)
                 .optional()?,
         };
         let Some(row) = row else {

@@ -61,7 +61,7 @@ fn find(conn: &mut DbConnection, tenant: &str, key: &str) -> StoreResult<Option<
         .filter(ir::tenant_id.eq(tenant))
         .filter(ir::key.eq(key))
         .select(IdempotencyRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()?)
 }
 

@@ -66,3 +66,13 @@ literal! {
     /// The value of the selected holds, as a BIGINT, zero when none.
     SumHoldValue: BigInt = "CAST(COALESCE(SUM(holds.value), 0) AS BIGINT)"
 }
+
+literal! {
+    /// The qualifying spend of the selected day buckets, as a BIGINT, zero when none.
+    SumSpendDays: BigInt = "CAST(COALESCE(SUM(qualifying_spend_days.amount), 0) AS BIGINT)"
+}
+
+literal! {
+    /// The earning amounts of the selected bills, as a BIGINT, zero when none.
+    SumBillEarnAmount: BigInt = "CAST(COALESCE(SUM(bills.earn_amount), 0) AS BIGINT)"
+}

@@ -50,7 +50,7 @@ pub(crate) fn find_bill(
         .filter(bills::membership_id.eq(membership_id))
         .filter(bills::reference.eq(reference))
         .select(BillRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()?)
 }
 

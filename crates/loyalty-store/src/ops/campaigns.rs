@@ -68,7 +68,7 @@ fn load_row(conn: &mut DbConnection, tenant: &str, campaign_id: &str) -> StoreRe
         .filter(campaigns::id.eq(campaign_id))
         .filter(campaigns::tenant_id.eq(tenant))
         .select(CampaignRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()?
         .ok_or_else(|| StoreError::NotFound {
             what: "campaign",
@@ -134,7 +134,7 @@ pub(crate) fn candidates(
             campaigns::table
                 .find(&row.id)
                 .select(campaigns::awarded)
-                .first(conn)?
+                .get_result(conn)?
         } else {
             row.awarded
         };
@@ -142,7 +142,7 @@ pub(crate) fn candidates(
             campaign_usage::table
                 .find((&row.id, membership_id))
                 .select(campaign_usage::awarded)
-                .first(conn)
+                .get_result(conn)
                 .optional()?
         } else {
             None

@@ -56,7 +56,7 @@ fn mark_coupon_used_in(
         .filter(reward_redemptions::tenant_id.eq(tenant))
         .filter(reward_redemptions::coupon_code.eq(code))
         .select(RewardRedemptionRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()?
         .ok_or_else(|| StoreError::NotFound {
             what: "coupon",
@@ -130,7 +130,7 @@ impl Store {
                 .filter(reward_redemptions::tenant_id.eq(tenant))
                 .filter(reward_redemptions::id.eq(&id))
                 .select(RewardRedemptionRow::as_select())
-                .first(conn)?;
+                .get_result(conn)?;
             load_view(conn, &row, now)
         })
     }

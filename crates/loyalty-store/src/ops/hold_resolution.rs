@@ -87,7 +87,7 @@ fn lock_hold(
         .filter(holds::id.eq(hold_id))
         .filter(holds::tenant_id.eq(tenant))
         .select(holds::membership_id)
-        .first(conn)
+        .get_result(conn)
         .optional()?
         .ok_or_else(|| StoreError::NotFound {
             what: "hold",
@@ -98,7 +98,7 @@ fn lock_hold(
     let row: HoldRow = holds::table
         .find(hold_id)
         .select(HoldRow::as_select())
-        .first(conn)?;
+        .get_result(conn)?;
     let hold = hold_of(conn, &row)?;
     let currency = currency_of(conn, &acct.row.program_id)?;
     Ok(LockedHold {

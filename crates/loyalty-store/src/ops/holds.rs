@@ -141,7 +141,7 @@ pub(crate) fn currency_of(conn: &mut DbConnection, program_id: &str) -> StoreRes
     let code: String = programs::table
         .find(program_id)
         .select(programs::currency)
-        .first(conn)?;
+        .get_result(conn)?;
     Ok(Currency::new(&code)?)
 }
 
@@ -155,7 +155,7 @@ pub(crate) fn load_hold(
         .filter(holds::id.eq(hold_id))
         .filter(holds::tenant_id.eq(tenant))
         .select(HoldRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()?
         .ok_or_else(|| StoreError::NotFound {
             what: "hold",
@@ -240,7 +240,7 @@ impl Store {
             let membership: MembershipRow = memberships::table
                 .find(&row.membership_id)
                 .select(MembershipRow::as_select())
-                .first(conn)?;
+                .get_result(conn)?;
             let currency = currency_of(conn, &membership.program_id)?;
             Ok(hold_view(&row, &membership, currency))
         })

@@ -139,7 +139,7 @@ pub(crate) fn load_member(
         .filter(members::id.eq(member_id))
         .filter(members::tenant_id.eq(tenant))
         .select(MemberRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()?
         .ok_or_else(|| StoreError::NotFound {
             what: "member",
@@ -171,7 +171,7 @@ pub(crate) fn find_membership(
         .filter(memberships::member_id.eq(member_id))
         .filter(memberships::program_id.eq(program_id))
         .select(MembershipRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()?
         .ok_or_else(|| StoreError::NotFound {
             what: "membership",
@@ -192,7 +192,7 @@ impl Store {
                 .filter(members::tenant_id.eq(tenant))
                 .filter(members::card_number.eq(card.as_str()))
                 .select(MemberRow::as_select())
-                .first(conn)
+                .get_result(conn)
                 .optional()?
                 .map(Member::from)
                 .ok_or_else(|| StoreError::NotFound {
@@ -209,7 +209,7 @@ impl Store {
                 .filter(members::tenant_id.eq(tenant))
                 .filter(members::customer_id.eq(customer_id.trim()))
                 .select(MemberRow::as_select())
-                .first(conn)
+                .get_result(conn)
                 .optional()?
                 .map(Member::from)
                 .ok_or_else(|| StoreError::NotFound {

@@ -122,7 +122,7 @@ pub(crate) fn load_program_fresh(
         .filter(programs::id.eq(program_id))
         .filter(programs::tenant_id.eq(tenant))
         .select(ProgramRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()?
         .ok_or_else(|| StoreError::NotFound {
             what: "program",

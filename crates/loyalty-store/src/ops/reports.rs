@@ -128,7 +128,7 @@ fn flows_from_entries(
         .filter(e::kind.eq(EntryKind::Adjusted.as_str()))
         .filter((e::d_available + e::d_pending + e::d_held - e::d_debt).lt(0))
         .select(sum("points"))
-        .first(conn)?;
+        .get_result(conn)?;
     let mut flows = Flows {
         reversed: adjusted_down,
         earned: -adjusted_down,
@@ -206,7 +206,7 @@ impl Store {
                     sum("expired"),
                     sum("reversed"),
                 ))
-                .first(conn)?;
+                .get_result(conn)?;
             let flows = if from.is_none() && to.is_none() {
                 Flows {
                     earned,
@@ -256,7 +256,7 @@ impl Store {
                 .filter(e::created_at.ge(to_db_time(from)))
                 .filter(e::created_at.lt(to_db_time(to)))
                 .select((sum("points"), count_star()))
-                .first(conn)?;
+                .get_result(conn)?;
             Ok(ExpiredPoints {
                 points: from_db(points),
                 entries: number(entries),
@@ -330,17 +330,17 @@ impl Store {
                     count_star(),
                     count(members::referrer_id).aggregate_distinct(),
                 ))
-                .first(conn)?;
+                .get_result(conn)?;
             let who_earned: i64 = referred()
                 .filter(memberships::earned.gt(0))
                 .select(count_star())
-                .first(conn)?;
+                .get_result(conn)?;
             let referral_points: i64 = e::ledger_entries
                 .filter(e::tenant_id.eq(tenant))
                 .filter(e::program_id.eq(program_id))
                 .filter(e::kind.eq(EntryKind::ReferralEarned.as_str()))
                 .select(sum("points"))
-                .first(conn)?;
+                .get_result(conn)?;
             Ok(ReferralReport {
                 referrers: number(referrers),
                 referred_members: number(referred_members),

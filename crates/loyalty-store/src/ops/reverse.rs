@@ -115,7 +115,7 @@ fn load_bill(conn: &mut DbConnection, membership: &str, reference: &str) -> Stor
         .filter(bills::membership_id.eq(membership))
         .filter(bills::reference.eq(reference))
         .select(BillRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()?
         .ok_or_else(|| StoreError::NotFound {
             what: "bill",

@@ -161,11 +161,11 @@ pub(crate) fn load_view(
     let reward: RewardRow = rewards::table
         .find(&row.reward_id)
         .select(RewardRow::as_select())
-        .first(conn)?;
+        .get_result(conn)?;
     let member_id: String = memberships::table
         .find(&row.membership_id)
         .select(memberships::member_id)
-        .first(conn)?;
+        .get_result(conn)?;
     let currency = currency_of(conn, &reward.program_id)?;
     view(
         row,

@@ -68,7 +68,7 @@ pub(crate) fn load_reward(
         .filter(rewards::id.eq(reward_id))
         .filter(rewards::tenant_id.eq(tenant))
         .select(RewardRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()?
         .ok_or_else(|| StoreError::NotFound {
             what: "reward",

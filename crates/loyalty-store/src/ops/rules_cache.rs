@@ -45,7 +45,7 @@ fn stamp_of(conn: &mut DbConnection, tenant: &str, program_id: &str) -> StoreRes
         .filter(programs::id.eq(program_id))
         .filter(programs::tenant_id.eq(tenant))
         .select((programs::version, programs::updated_at))
-        .first(conn)
+        .get_result(conn)
         .optional()?
         .ok_or_else(|| StoreError::NotFound {
             what: "program",

@@ -14,7 +14,7 @@ use crate::amounts::{money_from_db, money_to_db, points_from_db, points_to_db};
 use crate::clock::to_db_time;
 use crate::db::DbConnection;
 use crate::error::{StoreError, StoreResult};
-use crate::literal::{SumHoldPoints, SumHoldValue};
+use crate::literal::{HoldActive, SumHoldPoints, SumHoldValue};
 use crate::models::ledger::BillRow;
 use crate::models::member::MembershipRow;
 use crate::ops::bills::bill_time;
@@ -158,14 +158,14 @@ pub(crate) fn already_on_bill(
         .filter(bills::membership_id.eq(membership_id))
         .filter(bills::reference.eq(reference))
         .select((bills::redeemed, bills::redeemed_value))
-        .first(conn)
+        .get_result(conn)
         .optional()?;
     let (held_points, held_value): (i64, i64) = holds::table
         .filter(holds::membership_id.eq(membership_id))
         .filter(holds::reference.eq(reference))
-        .filter(holds::status.eq("active"))
+        .filter(HoldActive)
         .select((SumHoldPoints, SumHoldValue))
-        .first(conn)?;
+        .get_result(conn)?;
     let (redeemed, redeemed_value) = bill.unwrap_or((0, 0));
     Ok(OnBill {
         points: points_from_db(redeemed)?.checked_add(points_from_db(held_points)?)?,
@@ -219,7 +219,7 @@ pub(crate) fn add_to_bill(
         .filter(bills::membership_id.eq(&membership.id))
         .filter(bills::reference.eq(reference))
         .select(bills::id)
-        .first(conn)
+        .get_result(conn)
         .optional()?;
     match existing {
         Some(id) => {

@@ -151,7 +151,7 @@ impl Store {
             tenants::table
                 .find(id)
                 .select(TenantRow::as_select())
-                .first(conn)
+                .get_result(conn)
                 .optional()?
                 .map(Tenant::from)
                 .ok_or_else(|| StoreError::NotFound {
@@ -254,7 +254,7 @@ impl Store {
                 .filter(api_keys::key_hash.eq(&hash))
                 .filter(api_keys::revoked_at.is_null())
                 .select(ApiKeyRow::as_select())
-                .first(conn)
+                .get_result(conn)
                 .optional()?
             else {
                 return Ok(None);
@@ -263,7 +263,7 @@ impl Store {
                 let active: bool = tenants::table
                     .find(tenant)
                     .select(tenants::active)
-                    .first(conn)?;
+                    .get_result(conn)?;
                 if !active {
                     return Ok(None);
                 }
@@ -377,7 +377,7 @@ pub(crate) fn require_tenant(conn: &mut DbConnection, tenant: &str) -> StoreResu
     let active: Option<bool> = tenants::table
         .find(tenant)
         .select(tenants::active)
-        .first(conn)
+        .get_result(conn)
         .optional()?;
     match active {
         Some(true) => Ok(()),

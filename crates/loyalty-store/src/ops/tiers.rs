@@ -2,9 +2,7 @@
 //! [`earn`](crate::Store::earn)) and re-evaluation, which may also downgrade.
 
 use chrono::{DateTime, Duration, NaiveDateTime, NaiveTime, Utc};
-use diesel::dsl::sql;
 use diesel::prelude::*;
-use diesel::sql_types::BigInt;
 use loyalty_core::ledger::EntryKind;
 use loyalty_core::{Points, Rules, Tier, TierBasis, TierChange};
 use rust_decimal::Decimal;
@@ -15,6 +13,7 @@ use crate::amounts::from_db;
 use crate::clock::to_db_time;
 use crate::db::DbConnection;
 use crate::error::{StoreError, StoreResult};
+use crate::literal::{SumBillEarnAmount, SumSpendDays};
 use crate::models::member::{MembershipRow, SpendDayRow};
 use crate::ops::members::find_membership;
 use crate::ops::rules_cache::load_program;
@@ -107,16 +106,14 @@ fn qualifying_spend_since(
     let whole_days: i64 = qualifying_spend_days::table
         .filter(qualifying_spend_days::membership_id.eq(membership_id))
         .filter(qualifying_spend_days::day.gt(first_day))
-        .select(sql::<BigInt>("CAST(COALESCE(SUM(amount), 0) AS BIGINT)"))
-        .first(conn)?;
+        .select(SumSpendDays)
+        .get_result(conn)?;
     let first_day_part: i64 = bills::table
         .filter(bills::membership_id.eq(membership_id))
         .filter(bills::earned_at.ge(since))
         .filter(bills::earned_at.lt(next_midnight))
-        .select(sql::<BigInt>(
-            "CAST(COALESCE(SUM(earn_amount), 0) AS BIGINT)",
-        ))
-        .first(conn)?;
+        .select(SumBillEarnAmount)
+        .get_result(conn)?;
     whole_days.checked_add(first_day_part).ok_or_else(|| {
         StoreError::Corrupt(format!(
             "the qualifying spend of membership {membership_id} overflows"
@@ -202,6 +199,10 @@ pub(crate) fn upgrade_after_earn(
     acct: &mut Account,
     actor: &str,
 ) -> StoreResult<Option<TierMove>> {
+    if rules.tiers.tiers.is_empty() {
+        // No tier to reach: nothing to measure.
+        return Ok(None);
+    }
     let measure = measure(conn, rules, acct, acct.now)?;
     let change = loyalty_core::upgrade_on_earn(
         &rules.tiers,
