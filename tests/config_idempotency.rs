@@ -67,6 +67,40 @@ on_both_backends! {
         assert_eq!(refused.code(), Code::AlreadyExists, "{refused:?}");
     }
 
+    async fn a_replayed_create_program_answers_with_the_stored_program_not_the_current_one(server) {
+        let (_, admin, _) = tenant(server, "Cathay Shop").await;
+        let mut programs = ProgramServiceClient::new(server.channel().await);
+        let rules = pb::ProgramRules {
+            currency: "INR".into(),
+            base_points: "1".into(),
+            base_per: "10".into(),
+            ..Default::default()
+        };
+        let create = pb::CreateProgramRequest {
+            idempotency_key: "setup:shop-points".into(),
+            name: "Shop points".into(),
+            rules: Some(rules.clone()),
+        };
+        let first = programs.create_program(authed(&admin, create.clone())).await.unwrap().into_inner();
+        let program = first.program.clone().unwrap();
+        let rename = pb::UpdateProgramRequest {
+            idempotency_key: common::fresh_key(),
+            program_id: program.id.clone(),
+            name: "Cathay points".into(),
+            rules: Some(rules),
+        };
+        programs.update_program(authed(&admin, rename)).await.unwrap();
+        // The answer to the create was lost; its retry gets the program as it was created.
+        let again = programs.create_program(authed(&admin, create)).await.unwrap().into_inner();
+        assert_eq!(again, first);
+        let now = programs
+            .get_program(authed(&admin, pb::GetProgramRequest { program_id: program.id }))
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(now.program.unwrap().name, "Cathay points");
+    }
+
     async fn a_mutating_call_without_a_key_is_invalid_and_changes_nothing(server) {
         let (_, admin, service) = tenant(server, "Cathay Shop").await;
         let program = shop_program(server, &admin).await;

@@ -2,6 +2,7 @@
 
 use loyalty_core::ErrorKind;
 use loyalty_store::StoreError;
+use loyalty_store::error::rule_reason;
 use tonic::{Code, Status};
 use tonic_types::{ErrorDetails, StatusExt};
 
@@ -43,27 +44,14 @@ impl ApiError {
     }
 }
 
-/// The reason string of `google.rpc.ErrorInfo` for a rule error: its variant name in
-/// SCREAMING_SNAKE_CASE, stable for callers to switch on.
-fn rule_reason(err: &loyalty_core::Error) -> String {
-    let debug = format!("{err:?}");
-    let name: String = debug.chars().take_while(|c| c.is_alphanumeric()).collect();
-    let mut out = String::new();
-    for (i, c) in name.chars().enumerate() {
-        if c.is_uppercase() && i > 0 {
-            out.push('_');
-        }
-        out.push(c.to_ascii_uppercase());
-    }
-    out
-}
-
 fn with_info(code: Code, message: String, reason: &str) -> Status {
     let details =
         ErrorDetails::with_error_info(reason, "loyalty", std::collections::HashMap::new());
     Status::with_error_details(code, message, details)
 }
 
+/// The status of a rule error; the reason string of its `google.rpc.ErrorInfo` is the rule's
+/// name in SCREAMING_SNAKE_CASE ([`rule_reason`]), stable for callers to switch on.
 fn rule_status(err: &loyalty_core::Error) -> Status {
     let code = match err.kind() {
         ErrorKind::InvalidInput => Code::InvalidArgument,
@@ -75,7 +63,7 @@ fn rule_status(err: &loyalty_core::Error) -> Status {
 impl From<ApiError> for Status {
     fn from(err: ApiError) -> Status {
         match err {
-            ApiError::Rule(rule) | ApiError::Store(StoreError::Rule(rule)) => rule_status(&rule),
+            ApiError::Rule(rule) => rule_status(&rule),
             ApiError::BadField { field, reason } => {
                 let details = ErrorDetails::with_bad_request_violation(field, reason.clone());
                 Status::with_error_details(
@@ -86,31 +74,41 @@ impl From<ApiError> for Status {
             }
             ApiError::Unauthenticated(m) => Status::unauthenticated(m),
             ApiError::PermissionDenied(m) => Status::permission_denied(m),
-            ApiError::Store(store) => match store {
-                StoreError::InvalidArgument(m) => Status::invalid_argument(m),
-                e @ StoreError::NotFound { .. } => {
-                    with_info(Code::NotFound, e.to_string(), "NOT_FOUND")
-                }
-                StoreError::AlreadyExists(m) => with_info(Code::AlreadyExists, m, "ALREADY_EXISTS"),
-                e @ StoreError::IdempotencyConflict { .. } => {
-                    with_info(Code::AlreadyExists, e.to_string(), "IDEMPOTENCY_KEY_REUSED")
-                }
-                StoreError::FailedPrecondition(m) => {
-                    with_info(Code::FailedPrecondition, m, "FAILED_PRECONDITION")
-                }
-                e @ StoreError::RateLimited { .. } => {
-                    with_info(Code::ResourceExhausted, e.to_string(), "RATE_LIMITED")
-                }
-                StoreError::Unavailable(cause) => {
-                    tracing::warn!(%cause, "database unavailable");
-                    Status::unavailable(
-                        "the database is unavailable; retry with the same idempotency key",
-                    )
-                }
-                other => internal(&other),
-            },
+            ApiError::Store(store) => store_status(store),
             ApiError::Task(cause) => internal(&cause),
         }
+    }
+}
+
+/// The status of a store error. A refusal by the rules (FAILED_PRECONDITION) is mapped from
+/// [`StoreError::refusal`], the one record of it, so a refusal replayed from its idempotency
+/// key has the same code, message and reason as the first.
+fn store_status(store: StoreError) -> Status {
+    if let Some(refusal) = store.refusal() {
+        return with_info(Code::FailedPrecondition, refusal.message, &refusal.reason);
+    }
+    match store {
+        // Only malformed values are left here: broken rules are refusals.
+        StoreError::Rule(rule) => rule_status(&rule),
+        StoreError::InvalidArgument(m) => Status::invalid_argument(m),
+        e @ StoreError::NotFound { .. } => with_info(Code::NotFound, e.to_string(), "NOT_FOUND"),
+        StoreError::AlreadyExists(m) => with_info(Code::AlreadyExists, m, "ALREADY_EXISTS"),
+        e @ StoreError::IdempotencyConflict { .. } => {
+            with_info(Code::AlreadyExists, e.to_string(), "IDEMPOTENCY_KEY_REUSED")
+        }
+        e @ StoreError::RateLimited { .. } => {
+            with_info(Code::ResourceExhausted, e.to_string(), "RATE_LIMITED")
+        }
+        StoreError::Unavailable(cause) => {
+            tracing::warn!(%cause, "database unavailable");
+            Status::unavailable("the database is unavailable; retry with the same idempotency key")
+        }
+        // `FailedPrecondition` and `Refused` are refusals, answered above.
+        other @ (StoreError::FailedPrecondition(_)
+        | StoreError::Refused(_)
+        | StoreError::Corrupt(_)
+        | StoreError::Database(_)
+        | StoreError::Migration(_)) => internal(&other),
     }
 }
 
@@ -148,6 +146,29 @@ mod tests {
             status.get_details_error_info().map(|i| i.reason),
             Some("EXCEEDS_BILL_SHARE".to_owned())
         );
+    }
+
+    #[test]
+    fn a_replayed_refusal_has_the_code_message_and_reason_of_the_first() {
+        let fresh = |err: StoreError| Status::from(ApiError::Store(err));
+        let refusals = [
+            StoreError::Rule(loyalty_core::Error::InsufficientPoints {
+                requested: 56.into(),
+                available: 55.into(),
+            }),
+            StoreError::FailedPrecondition("program \"Shop\" is disabled".into()),
+        ];
+        for err in refusals {
+            let replayed = err.refusal().map(StoreError::Refused).unwrap();
+            let (first, again) = (fresh(err), fresh(replayed));
+            assert_eq!(first.code(), Code::FailedPrecondition);
+            assert_eq!(again.code(), first.code());
+            assert_eq!(again.message(), first.message());
+            assert_eq!(
+                again.get_details_error_info().map(|i| i.reason),
+                first.get_details_error_info().map(|i| i.reason)
+            );
+        }
     }
 
     #[test]

@@ -1,6 +1,8 @@
 //! The one error type of `loyalty-store`.
 
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
+use loyalty_core::ErrorKind;
+use serde::{Deserialize, Serialize};
 
 /// Everything a store operation can fail with. The gRPC layer maps each variant to one status
 /// code in one place; the messages are written for the caller.
@@ -38,6 +40,11 @@ pub enum StoreError {
     /// hold already resolved, ...).
     #[error("{0}")]
     FailedPrecondition(String),
+    /// The stored refusal of an earlier call with the same idempotency key and request,
+    /// replayed: the call was refused by the rules then and is refused the same way now,
+    /// whatever changed since.
+    #[error("{}", .0.message)]
+    Refused(Refusal),
     /// Too many redemption attempts for this member in the last minute.
     #[error("too many redemption attempts: at most {limit} per minute for a member; retry later")]
     RateLimited {
@@ -90,6 +97,42 @@ impl StoreError {
         }
     }
 
+    /// The refusal this error is, if the loyalty rules refused the call (FAILED_PRECONDITION:
+    /// insufficient points, a disabled program, a resolved hold, ...). This one function
+    /// decides what an idempotency key records besides a result: a refusal is an answer about
+    /// the request in the state it met, so its retry gets the same answer even after the state
+    /// changed. Everything else is not recorded, so a retry with the same key may succeed:
+    /// malformed input (`InvalidArgument`, a core `InvalidInput` error), something not found
+    /// or already existing (it may be created or removed meanwhile), a different request under
+    /// the key (`IdempotencyConflict`), the rate limit (`RateLimited`: it asks the caller to
+    /// retry later, and recording it would make that retry fail forever), and failures of the
+    /// database or the server (`Unavailable`, `Database`, `Corrupt`, `Migration`).
+    pub fn refusal(&self) -> Option<Refusal> {
+        match self {
+            StoreError::Rule(rule) => match rule.kind() {
+                ErrorKind::RuleViolated => Some(Refusal {
+                    reason: rule_reason(rule),
+                    message: rule.to_string(),
+                }),
+                ErrorKind::InvalidInput => None,
+            },
+            StoreError::FailedPrecondition(message) => Some(Refusal {
+                reason: "FAILED_PRECONDITION".to_owned(),
+                message: message.clone(),
+            }),
+            StoreError::Refused(refusal) => Some(refusal.clone()),
+            StoreError::InvalidArgument(_)
+            | StoreError::NotFound { .. }
+            | StoreError::AlreadyExists(_)
+            | StoreError::IdempotencyConflict { .. }
+            | StoreError::RateLimited { .. }
+            | StoreError::Unavailable(_)
+            | StoreError::Corrupt(_)
+            | StoreError::Database(_)
+            | StoreError::Migration(_) => None,
+        }
+    }
+
     /// Whether this is a unique-constraint violation.
     pub(crate) fn is_unique_violation(&self) -> bool {
         matches!(
@@ -100,6 +143,33 @@ impl StoreError {
             ))
         )
     }
+}
+
+/// A refusal by the loyalty rules, as recorded under an idempotency key and replayed to every
+/// retry (see [`StoreError::refusal`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Refusal {
+    /// The rule that refused, stable for callers to switch on: `INSUFFICIENT_POINTS`,
+    /// `HOLD_ALREADY_RESOLVED`, ... for a `loyalty-core` rule, `FAILED_PRECONDITION` for a
+    /// refusal of the store's own (a disabled program, a deactivated member, ...).
+    pub reason: String,
+    /// The message, as the first call reported it.
+    pub message: String,
+}
+
+/// The reason of a `loyalty-core` error: its variant name in SCREAMING_SNAKE_CASE
+/// (`InsufficientPoints` is `INSUFFICIENT_POINTS`), stable for callers to switch on.
+pub fn rule_reason(err: &loyalty_core::Error) -> String {
+    let debug = format!("{err:?}");
+    let name: String = debug.chars().take_while(|c| c.is_alphanumeric()).collect();
+    let mut out = String::new();
+    for (i, c) in name.chars().enumerate() {
+        if c.is_uppercase() && i > 0 {
+            out.push('_');
+        }
+        out.push(c.to_ascii_uppercase());
+    }
+    out
 }
 
 /// Shorthand used throughout the crate.

@@ -92,6 +92,7 @@ diesel::table! {
         fingerprint -> Text,
         response -> Text,
         created_at -> Timestamp,
+        outcome -> Text,
     }
 }
 

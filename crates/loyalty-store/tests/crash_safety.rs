@@ -177,7 +177,9 @@ on_both_backends! {
         let err = shop.try_redeem(t, &member, "ORDER2", "100", "10").unwrap_err();
 
         assert!(matches!(err, StoreError::Rule(loyalty_core::Error::InsufficientPoints { .. })), "{err:?}");
-        assert_eq!(snapshot(t), before, "the expiry it wrote was rolled back with it");
+        let after = snapshot(t);
+        assert_eq!(after.ledger, before.ledger, "the expiry it wrote was rolled back with it");
+        assert_eq!(after.idempotency.len(), before.idempotency.len() + 1, "only the refusal is recorded");
         assert_eq!(t.store.expire_due(None, 10).unwrap().points_expired, d("100"));
         assert_ledger_sound(t);
     }

@@ -3,7 +3,7 @@
 //! shows the rules and the catalog).
 
 use loyalty_core::Currency;
-use loyalty_store::{Role, Store};
+use loyalty_store::{Program, Role, Store};
 use tonic::{Request, Response, Status};
 
 use super::{blocking, reading, writing};
@@ -105,7 +105,7 @@ impl pb::program_service_server::ProgramService for ProgramApi {
         let program_id = id("program_id", &program_id)?;
         let program = reading(&self.store, move |s| s.get_program(&tenant, &program_id)).await?;
         Ok(Response::new(pb::GetProgramResponse {
-            program: Some(program_to_pb(program)),
+            program: Some(program_to_pb(Program::clone(&program))),
         }))
     }
 

@@ -5,6 +5,7 @@ use diesel::prelude::*;
 use loyalty_core::{
     Campaign, CampaignEffect, CampaignSpec, Category, Currency, Multiplier, Percent,
 };
+use serde::{Deserialize, Serialize};
 
 use crate::amounts::{money_from_db, money_to_db, points_from_db, points_to_db};
 use crate::clock::{from_db_time, to_db_time};
@@ -12,7 +13,7 @@ use crate::error::{StoreError, StoreResult};
 use crate::schema::{campaign_usage, campaigns};
 
 /// A row of `campaigns`.
-#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset, Serialize, Deserialize)]
 #[diesel(table_name = campaigns)]
 pub struct CampaignRow {
     pub id: String,

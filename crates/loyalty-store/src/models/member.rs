@@ -3,6 +3,7 @@
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 use loyalty_core::Points;
+use serde::{Deserialize, Serialize};
 
 use crate::amounts::points_from_db;
 use crate::error::StoreResult;
@@ -26,7 +27,7 @@ pub struct MemberRow {
 }
 
 /// A row of `memberships`: a member in a program, with its balances.
-#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, Serialize, Deserialize)]
 #[diesel(table_name = memberships)]
 pub struct MembershipRow {
     pub id: String,

@@ -10,13 +10,14 @@ use loyalty_core::{
     DiscountRules, EarnBasis, EarnRate, ExpiryPolicy, Money, Multiplier, Percent, PointPrecision,
     ProgramRules, RedemptionRules, ReturnPolicy, Rounding, Rules, Tier, TierBasis, TierRules,
 };
+use serde::{Deserialize, Serialize};
 
 use crate::amounts::{from_db, money_from_db, money_to_db, points_from_db, points_to_db, to_db};
 use crate::error::{StoreError, StoreResult};
 use crate::schema::{program_actions, program_categories, program_tiers, programs};
 
 /// A row of `programs`.
-#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset, Serialize, Deserialize)]
 #[diesel(table_name = programs)]
 pub struct ProgramRow {
     pub id: String,
@@ -52,7 +53,7 @@ pub struct ProgramRow {
 }
 
 /// A row of `program_categories`.
-#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, Serialize, Deserialize)]
 #[diesel(table_name = program_categories)]
 pub struct CategoryRow {
     pub program_id: String,
@@ -62,7 +63,7 @@ pub struct CategoryRow {
 }
 
 /// A row of `program_actions`.
-#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, Serialize, Deserialize)]
 #[diesel(table_name = program_actions)]
 pub struct ActionRow {
     pub program_id: String,
@@ -71,7 +72,7 @@ pub struct ActionRow {
 }
 
 /// A row of `program_tiers`.
-#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, Serialize, Deserialize)]
 #[diesel(table_name = program_tiers)]
 pub struct TierRow {
     pub program_id: String,
@@ -82,8 +83,9 @@ pub struct TierRow {
     pub upgrade_bonus: i64,
 }
 
-/// Every row that stores one program's rules.
-#[derive(Debug, Clone)]
+/// Every row that stores one program's rules (also what an idempotency key records of a
+/// program it created or changed).
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RulesRows {
     pub program: ProgramRow,
     pub categories: Vec<CategoryRow>,

@@ -39,4 +39,6 @@ pub struct IdempotencyRow {
     pub fingerprint: String,
     pub response: String,
     pub created_at: NaiveDateTime,
+    /// What `response` holds: `result` or `failed_precondition` (see the migrations).
+    pub outcome: String,
 }

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::account::{Account, EntryMeta};
 use crate::error::{StoreError, StoreResult};
+use crate::fingerprint::{Canonical, Fingerprint};
 use crate::ops::bills::check_reference;
 use crate::ops::earn::check_actor;
 use crate::ops::members::{find_membership, load_member, require_active};
@@ -66,6 +67,40 @@ pub struct AdjustRequest {
     pub actor: String,
 }
 
+impl Fingerprint for ActionRequest {
+    fn write_fields(&self, out: &mut Canonical) {
+        let ActionRequest {
+            idempotency_key: _,
+            member_id,
+            program_id,
+            action,
+            reference,
+            actor: _,
+        } = self;
+        out.text(1, member_id);
+        out.text(2, program_id);
+        out.text(3, action);
+        out.opt_text(4, reference.as_deref());
+    }
+}
+
+impl Fingerprint for AdjustRequest {
+    fn write_fields(&self, out: &mut Canonical) {
+        let AdjustRequest {
+            idempotency_key: _,
+            member_id,
+            program_id,
+            points,
+            reason,
+            actor: _,
+        } = self;
+        out.text(1, member_id);
+        out.text(2, program_id);
+        out.decimal(3, *points);
+        out.text(4, reason);
+    }
+}
+
 /// What an adjustment did.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AdjustOutcome {
@@ -101,6 +136,10 @@ impl Store {
             .map(check_reference)
             .transpose()?;
         check_actor(&request.actor)?;
+        let request = ActionRequest {
+            reference: reference.clone(),
+            ..request
+        };
         let now = self.now();
         self.idempotent(
             tenant,
@@ -147,9 +186,11 @@ impl Store {
             ));
         }
         let size = Points::new(request.points.abs())?;
-        // The fingerprint sees `10` and `10.00` as the same request.
+        // The answer shows `10.00` as `10`; the fingerprint sees them as the same request,
+        // and a reason with surrounding blanks as the same reason.
         let request = AdjustRequest {
             points: request.points.normalize(),
+            reason: reason.clone(),
             ..request
         };
         let now = self.now();

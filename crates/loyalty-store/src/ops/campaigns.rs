@@ -8,11 +8,13 @@ use diesel::prelude::*;
 use loyalty_core::{
     ActiveCampaign, Campaign, CampaignSpec, CampaignUsage, Currency, IdempotencyKey, Points,
 };
+use serde::{Deserialize, Serialize};
 
 use crate::amounts::{points_from_db, points_to_db};
 use crate::clock::{from_db_time, to_db_time};
 use crate::db::DbConnection;
 use crate::error::{StoreError, StoreResult};
+use crate::fingerprint::{Fingerprint, fields};
 use crate::models::campaign::{CampaignRow, campaign_from_row, campaign_to_row};
 use crate::ops::programs::Program;
 use crate::ops::rules_cache::{active_campaigns, load_program, touch_program};
@@ -61,6 +63,27 @@ fn view(row: CampaignRow, currency: Currency) -> StoreResult<CampaignView> {
         id: row.id,
         program_id: row.program_id,
     })
+}
+
+/// A campaign as a write left it, in the program's currency: what an idempotency key records
+/// and replays.
+#[derive(Debug, Serialize, Deserialize)]
+struct Written {
+    row: CampaignRow,
+    currency: String,
+}
+
+impl Written {
+    fn new(row: CampaignRow, currency: Currency) -> Written {
+        Written {
+            row,
+            currency: currency.code().to_owned(),
+        }
+    }
+
+    fn view(self) -> StoreResult<CampaignView> {
+        view(self.row, Currency::new(&self.currency)?)
+    }
 }
 
 fn load_row(conn: &mut DbConnection, tenant: &str, campaign_id: &str) -> StoreResult<CampaignRow> {
@@ -193,7 +216,7 @@ fn create_campaign_in(
     program_id: &str,
     spec: &CampaignSpec,
     now: NaiveDateTime,
-) -> StoreResult<CampaignView> {
+) -> StoreResult<Written> {
     let id = uuid::Uuid::now_v7();
     let spec = CampaignSpec { id, ..spec.clone() };
     let program = load_program(conn, tenant, program_id)?;
@@ -222,7 +245,7 @@ fn create_campaign_in(
         .values(&row)
         .execute(conn)?;
     touch_program(conn, program_id)?;
-    view(row, program.rules.currency)
+    Ok(Written::new(row, program.rules.currency))
 }
 
 /// Replaces a campaign's configuration inside the caller's transaction.
@@ -231,7 +254,7 @@ fn update_campaign_in(
     tenant: &str,
     campaign_id: &str,
     spec: &CampaignSpec,
-) -> StoreResult<CampaignView> {
+) -> StoreResult<Written> {
     let mut row = load_row(conn, tenant, campaign_id)?;
     let id = crate::account::parse_id(&row.id)?;
     let program = load_program(conn, tenant, &row.program_id)?;
@@ -242,7 +265,7 @@ fn update_campaign_in(
         .set(&row)
         .execute(conn)?;
     touch_program(conn, &row.program_id)?;
-    view(row, program.rules.currency)
+    Ok(Written::new(row, program.rules.currency))
 }
 
 /// Switches a campaign on or off inside the caller's transaction.
@@ -251,7 +274,7 @@ fn set_campaign_active_in(
     tenant: &str,
     campaign_id: &str,
     active: bool,
-) -> StoreResult<CampaignView> {
+) -> StoreResult<Written> {
     let mut row = load_row(conn, tenant, campaign_id)?;
     let program = load_program(conn, tenant, &row.program_id)?;
     diesel::update(campaigns::table.find(campaign_id))
@@ -259,16 +282,7 @@ fn set_campaign_active_in(
         .execute(conn)?;
     touch_program(conn, &row.program_id)?;
     row.active = active;
-    view(row, program.rules.currency)
-}
-
-/// The spec as fingerprinted: its `id` is chosen by the store (or kept), never by the caller,
-/// so it does not take part.
-fn as_request(spec: &CampaignSpec) -> CampaignSpec {
-    CampaignSpec {
-        id: uuid::Uuid::nil(),
-        ..spec.clone()
-    }
+    Ok(Written::new(row, program.rules.currency))
 }
 
 impl Store {
@@ -282,12 +296,14 @@ impl Store {
         spec: CampaignSpec,
     ) -> StoreResult<CampaignView> {
         let now = to_db_time(self.now());
-        self.write(|conn| create_campaign_in(conn, tenant, program_id, &spec, now))
+        self.write(|conn| create_campaign_in(conn, tenant, program_id, &spec, now))?
+            .view()
     }
 
     /// [`create_campaign`](Store::create_campaign) once per idempotency key: a retry with the
-    /// same key and request creates nothing and returns the campaign as it is now; with another
-    /// request it is refused with `IdempotencyConflict`.
+    /// same key and request creates nothing and answers with the campaign as the first call
+    /// did; with another request it is refused with `IdempotencyConflict`. The spec's `id`
+    /// does not make the request (the store chooses it).
     pub fn create_campaign_once(
         &self,
         tenant: &str,
@@ -296,11 +312,14 @@ impl Store {
         spec: CampaignSpec,
     ) -> StoreResult<CampaignView> {
         let now = to_db_time(self.now());
-        let request = (program_id, as_request(&spec));
-        let id = self.idempotent(tenant, key, "create_campaign", &request, |conn| {
-            create_campaign_in(conn, tenant, program_id, &spec, now).map(|c| c.id)
-        })?;
-        self.get_campaign(tenant, &id)
+        let request = fields(|out| {
+            out.text(1, program_id);
+            out.record(2, |c| spec.write_fields(c));
+        });
+        self.idempotent(tenant, key, "create_campaign", &request, |conn| {
+            create_campaign_in(conn, tenant, program_id, &spec, now)
+        })?
+        .view()
     }
 
     /// Replaces a campaign's configuration (its id and what it has given are kept; a budget
@@ -311,11 +330,12 @@ impl Store {
         campaign_id: &str,
         spec: CampaignSpec,
     ) -> StoreResult<CampaignView> {
-        self.write(|conn| update_campaign_in(conn, tenant, campaign_id, &spec))
+        self.write(|conn| update_campaign_in(conn, tenant, campaign_id, &spec))?
+            .view()
     }
 
-    /// [`update_campaign`](Store::update_campaign) once per idempotency key (a replay returns
-    /// the campaign as it is now).
+    /// [`update_campaign`](Store::update_campaign) once per idempotency key (a replay answers
+    /// with the campaign as the first call did).
     pub fn update_campaign_once(
         &self,
         tenant: &str,
@@ -323,11 +343,14 @@ impl Store {
         campaign_id: &str,
         spec: CampaignSpec,
     ) -> StoreResult<CampaignView> {
-        let request = (campaign_id, as_request(&spec));
-        let id = self.idempotent(tenant, key, "update_campaign", &request, |conn| {
-            update_campaign_in(conn, tenant, campaign_id, &spec).map(|c| c.id)
-        })?;
-        self.get_campaign(tenant, &id)
+        let request = fields(|out| {
+            out.text(1, campaign_id);
+            out.record(2, |c| spec.write_fields(c));
+        });
+        self.idempotent(tenant, key, "update_campaign", &request, |conn| {
+            update_campaign_in(conn, tenant, campaign_id, &spec)
+        })?
+        .view()
     }
 
     /// Switches a campaign on or off; a switched-off campaign never applies.
@@ -337,11 +360,12 @@ impl Store {
         campaign_id: &str,
         active: bool,
     ) -> StoreResult<CampaignView> {
-        self.write(|conn| set_campaign_active_in(conn, tenant, campaign_id, active))
+        self.write(|conn| set_campaign_active_in(conn, tenant, campaign_id, active))?
+            .view()
     }
 
     /// [`set_campaign_active`](Store::set_campaign_active) once per idempotency key (a replay
-    /// returns the campaign as it is now).
+    /// answers with the campaign as the first call did).
     pub fn set_campaign_active_once(
         &self,
         tenant: &str,
@@ -349,11 +373,14 @@ impl Store {
         campaign_id: &str,
         active: bool,
     ) -> StoreResult<CampaignView> {
-        let request = (campaign_id, active);
-        let id = self.idempotent(tenant, key, "set_campaign_active", &request, |conn| {
-            set_campaign_active_in(conn, tenant, campaign_id, active).map(|c| c.id)
-        })?;
-        self.get_campaign(tenant, &id)
+        let request = fields(|out| {
+            out.text(1, campaign_id);
+            out.boolean(2, active);
+        });
+        self.idempotent(tenant, key, "set_campaign_active", &request, |conn| {
+            set_campaign_active_in(conn, tenant, campaign_id, active)
+        })?
+        .view()
     }
 
     /// A campaign of the tenant.

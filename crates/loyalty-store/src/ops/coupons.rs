@@ -13,6 +13,7 @@ use rand::Rng;
 use crate::clock::{from_db_time, to_db_time};
 use crate::db::DbConnection;
 use crate::error::{StoreError, StoreResult};
+use crate::fingerprint::fields;
 use crate::models::reward::RewardRedemptionRow;
 use crate::ops::reward_redemptions::{
     RewardRedemptionStatus, RewardRedemptionView, load_view, status_at,
@@ -111,8 +112,8 @@ impl Store {
     }
 
     /// [`mark_coupon_used`](Store::mark_coupon_used) once per idempotency key: a retry with the
-    /// same key and code returns the redemption as it is now instead of "already used"; with
-    /// another code it is refused with `IdempotencyConflict`.
+    /// same key and code answers with the redemption as the first call did (instead of
+    /// "already used"); with another code it is refused with `IdempotencyConflict`.
     pub fn mark_coupon_used_once(
         &self,
         tenant: &str,
@@ -121,17 +122,9 @@ impl Store {
     ) -> StoreResult<RewardRedemptionView> {
         let code = normalize_code(code);
         let now = self.now();
-        let id = self.idempotent(tenant, key, "mark_coupon_used", &code, |conn| {
-            mark_coupon_used_in(conn, tenant, &code, now).map(|r| r.id)
-        })?;
-        let now = self.now();
-        self.read(|conn| {
-            let row: RewardRedemptionRow = reward_redemptions::table
-                .filter(reward_redemptions::tenant_id.eq(tenant))
-                .filter(reward_redemptions::id.eq(&id))
-                .select(RewardRedemptionRow::as_select())
-                .get_result(conn)?;
-            load_view(conn, &row, now)
+        let request = fields(|out| out.text(1, &code));
+        self.idempotent(tenant, key, "mark_coupon_used", &request, |conn| {
+            mark_coupon_used_in(conn, tenant, &code, now)
         })
     }
 }

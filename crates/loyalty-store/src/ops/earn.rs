@@ -31,6 +31,7 @@ use crate::amounts::{money_from_db, money_to_db, points_to_db};
 use crate::clock::to_db_time;
 use crate::db::DbConnection;
 use crate::error::{StoreError, StoreResult};
+use crate::fingerprint::{Canonical, Fingerprint};
 use crate::models::ledger::BillRow;
 use crate::models::member::{MemberRow, MembershipRow};
 use crate::ops::bills::{bill_time, check_reference, find_bill, record_bill};
@@ -60,6 +61,25 @@ pub struct EarnRequest {
     pub at: Option<DateTime<Utc>>,
     /// Who asks (an API key id).
     pub actor: String,
+}
+
+impl Fingerprint for EarnRequest {
+    fn write_fields(&self, out: &mut Canonical) {
+        let EarnRequest {
+            idempotency_key: _,
+            member_id,
+            program_id,
+            reference,
+            lines,
+            at,
+            actor: _,
+        } = self;
+        out.text(1, member_id);
+        out.text(2, program_id);
+        out.text(3, reference);
+        out.records(4, lines.iter());
+        out.opt_instant(5, *at);
+    }
 }
 
 /// What one campaign added to the bill.
@@ -162,6 +182,11 @@ impl Store {
         check_actor(&request.actor)?;
         let now = self.now();
         let at = bill_time(request.at, now)?;
+        // The fingerprint must not tell " ORDER1" from "ORDER1".
+        let request = EarnRequest {
+            reference: reference.clone(),
+            ..request
+        };
         self.idempotent(tenant, &request.idempotency_key, "earn", &request, |conn| {
             earn_in(conn, tenant, &request, &reference, at, now)
         })

@@ -4,9 +4,10 @@
 use crate::clock::to_db_time;
 use crate::db::DbConnection;
 use crate::error::{StoreError, StoreResult};
+use crate::fingerprint::{Canonical, fields};
 use crate::models::member::{MemberRow, MembershipRow};
 use crate::ops::members::{
-    Member, MemberUpdate, Membership, NewMember, find_membership, load_member, require_active,
+    Member, MemberUpdate, Membership, NewMember, load_member, require_active,
 };
 use crate::ops::rules_cache::load_program;
 use crate::schema::{members, memberships};
@@ -31,6 +32,20 @@ fn optional(what: &'static str, value: Option<&str>, max: usize) -> StoreResult<
         .filter(|v| !v.is_empty())
         .map(|v| text(what, v, max))
         .transpose()
+}
+
+/// An update's field: left as it is (nothing), cleared, or set.
+fn changed(out: &mut Canonical, tag: u16, value: &Option<Option<String>>) {
+    match value {
+        None => {}
+        Some(None) => out.cleared(tag),
+        Some(Some(value)) => out.text(tag, value),
+    }
+}
+
+/// The memberships of rows.
+fn memberships_of(rows: Vec<MembershipRow>) -> StoreResult<Vec<Membership>> {
+    rows.into_iter().map(Membership::try_from).collect()
 }
 
 fn unique_violation(err: StoreError, card: &str, customer: &str) -> StoreError {
@@ -87,12 +102,12 @@ impl Store {
         let now = to_db_time(self.now());
         let row = member_row(tenant, &new, now)?;
         let memberships = self.write(|conn| enroll_in(conn, tenant, &row, program_ids, now))?;
-        Ok((row.into(), memberships))
+        Ok((row.into(), memberships_of(memberships)?))
     }
 
     /// [`enroll_member_in`](Store::enroll_member_in) once per idempotency key: a retry with the
-    /// same key and request enrolls nobody and returns the member and those memberships as they
-    /// are now; with another request it is refused with `IdempotencyConflict`.
+    /// same key and request enrolls nobody and answers with the member and the memberships as
+    /// the first call did; with another request it is refused with `IdempotencyConflict`.
     pub fn enroll_member_once(
         &self,
         tenant: &str,
@@ -102,20 +117,22 @@ impl Store {
     ) -> StoreResult<(Member, Vec<Membership>)> {
         let now = to_db_time(self.now());
         let row = member_row(tenant, &new, now)?;
-        let request = (&new, program_ids);
-        let member_id = self.idempotent(tenant, key, "enroll_member", &request, |conn| {
-            enroll_in(conn, tenant, &row, program_ids, now).map(|_| row.id.clone())
-        })?;
-        self.read(|conn| {
-            let member = Member::from(load_member(conn, tenant, &member_id)?);
-            let memberships = program_ids
-                .iter()
-                .map(|program| {
-                    Membership::try_from(find_membership(conn, tenant, &member_id, program)?)
-                })
-                .collect::<StoreResult<Vec<_>>>()?;
-            Ok((member, memberships))
-        })
+        // The request as checked (trimmed, blanks as none), never the id made for this call.
+        let request = fields(|out| {
+            out.text(1, &row.customer_id);
+            out.text(2, &row.card_number);
+            out.text(3, &row.name);
+            out.opt_text(4, row.phone.as_deref());
+            out.opt_text(5, row.email.as_deref());
+            out.opt_text(6, row.referrer_id.as_deref());
+            out.texts(7, program_ids.iter().map(String::as_str));
+        });
+        let (member, memberships) =
+            self.idempotent(tenant, key, "enroll_member", &request, |conn| {
+                let memberships = enroll_in(conn, tenant, &row, program_ids, now)?;
+                Ok((Member::from(row.clone()), memberships))
+            })?;
+        Ok((member, memberships_of(memberships)?))
     }
 
     /// Updates a member's details or replaces the card.
@@ -129,8 +146,8 @@ impl Store {
         self.write(|conn| update_member_in(conn, tenant, member_id, &update, now))
     }
 
-    /// [`update_member`](Store::update_member) once per idempotency key (a replay returns the
-    /// member as it is now).
+    /// [`update_member`](Store::update_member) once per idempotency key (a replay answers with
+    /// the member as the first call did).
     pub fn update_member_once(
         &self,
         tenant: &str,
@@ -139,11 +156,22 @@ impl Store {
         update: MemberUpdate,
     ) -> StoreResult<Member> {
         let now = to_db_time(self.now());
-        let request = (member_id, &update);
-        let id = self.idempotent(tenant, key, "update_member", &request, |conn| {
-            update_member_in(conn, tenant, member_id, &update, now).map(|m| m.id)
-        })?;
-        self.get_member(tenant, &id)
+        let MemberUpdate {
+            name,
+            phone,
+            email,
+            card_number,
+        } = &update;
+        let request = fields(|out| {
+            out.text(1, member_id);
+            out.opt_text(2, name.as_deref());
+            changed(out, 3, phone);
+            changed(out, 4, email);
+            out.opt_text(5, card_number.as_ref().map(|c| c.as_str()));
+        });
+        self.idempotent(tenant, key, "update_member", &request, |conn| {
+            update_member_in(conn, tenant, member_id, &update, now)
+        })
     }
 
     /// Deactivates a member: no more earning or redeeming; history stays readable.
@@ -153,7 +181,7 @@ impl Store {
     }
 
     /// [`deactivate_member`](Store::deactivate_member) once per idempotency key (a replay
-    /// returns the member as it is now).
+    /// answers with the member as the first call did).
     pub fn deactivate_member_once(
         &self,
         tenant: &str,
@@ -161,10 +189,10 @@ impl Store {
         member_id: &str,
     ) -> StoreResult<Member> {
         let now = to_db_time(self.now());
-        let id = self.idempotent(tenant, key, "deactivate_member", &member_id, |conn| {
-            deactivate_member_in(conn, tenant, member_id, now).map(|m| m.id)
-        })?;
-        self.get_member(tenant, &id)
+        let request = fields(|out| out.text(1, member_id));
+        self.idempotent(tenant, key, "deactivate_member", &request, |conn| {
+            deactivate_member_in(conn, tenant, member_id, now)
+        })
     }
 
     /// Links `referrer_id` as the member's referrer (one level; no self-referral, no cycles; a
@@ -179,8 +207,8 @@ impl Store {
         self.write(|conn| link_referrer_in(conn, tenant, member_id, referrer_id, now))
     }
 
-    /// [`link_referrer`](Store::link_referrer) once per idempotency key (a replay returns the
-    /// member as it is now).
+    /// [`link_referrer`](Store::link_referrer) once per idempotency key (a replay answers with
+    /// the member as the first call did).
     pub fn link_referrer_once(
         &self,
         tenant: &str,
@@ -189,11 +217,13 @@ impl Store {
         referrer_id: &str,
     ) -> StoreResult<Member> {
         let now = to_db_time(self.now());
-        let request = (member_id, referrer_id);
-        let id = self.idempotent(tenant, key, "link_referrer", &request, |conn| {
-            link_referrer_in(conn, tenant, member_id, referrer_id, now).map(|m| m.id)
-        })?;
-        self.get_member(tenant, &id)
+        let request = fields(|out| {
+            out.text(1, member_id);
+            out.text(2, referrer_id);
+        });
+        self.idempotent(tenant, key, "link_referrer", &request, |conn| {
+            link_referrer_in(conn, tenant, member_id, referrer_id, now)
+        })
     }
 
     /// Makes the member a member of the program.
@@ -204,11 +234,12 @@ impl Store {
         program_id: &str,
     ) -> StoreResult<Membership> {
         let now = to_db_time(self.now());
-        self.write(|conn| join_program_in(conn, tenant, member_id, program_id, now))
+        self.write(|conn| join_program_in(conn, tenant, member_id, program_id, now))?
+            .try_into()
     }
 
-    /// [`join_program`](Store::join_program) once per idempotency key (a replay returns the
-    /// membership as it is now, instead of "already joined").
+    /// [`join_program`](Store::join_program) once per idempotency key (a replay answers with
+    /// the membership as the first call did, instead of "already joined").
     pub fn join_program_once(
         &self,
         tenant: &str,
@@ -217,11 +248,14 @@ impl Store {
         program_id: &str,
     ) -> StoreResult<Membership> {
         let now = to_db_time(self.now());
-        let request = (member_id, program_id);
+        let request = fields(|out| {
+            out.text(1, member_id);
+            out.text(2, program_id);
+        });
         self.idempotent(tenant, key, "join_program", &request, |conn| {
-            join_program_in(conn, tenant, member_id, program_id, now).map(|m| m.id)
-        })?;
-        self.get_membership(tenant, member_id, program_id)
+            join_program_in(conn, tenant, member_id, program_id, now)
+        })?
+        .try_into()
     }
 }
 
@@ -249,7 +283,7 @@ fn enroll_in(
     row: &MemberRow,
     program_ids: &[String],
     now: NaiveDateTime,
-) -> StoreResult<Vec<Membership>> {
+) -> StoreResult<Vec<MembershipRow>> {
     crate::ops::tenants::require_tenant(conn, tenant)?;
     if let Some(referrer) = &row.referrer_id {
         load_member(conn, tenant, referrer)?;
@@ -351,7 +385,7 @@ fn join_program_in(
     member_id: &str,
     program_id: &str,
     now: NaiveDateTime,
-) -> StoreResult<Membership> {
+) -> StoreResult<MembershipRow> {
     let member = load_member(conn, tenant, member_id)?;
     require_active(&member)?;
     insert_membership(conn, tenant, member_id, program_id, now)
@@ -364,7 +398,7 @@ fn insert_membership(
     member_id: &str,
     program_id: &str,
     now: NaiveDateTime,
-) -> StoreResult<Membership> {
+) -> StoreResult<MembershipRow> {
     load_program(conn, tenant, program_id)?;
     let row = MembershipRow {
         id: new_id(),
@@ -398,5 +432,5 @@ fn insert_membership(
                 e
             }
         })?;
-    Membership::try_from(row)
+    Ok(row)
 }

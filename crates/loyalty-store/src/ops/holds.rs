@@ -14,16 +14,18 @@ use loyalty_core::{BillLine, Currency, IdempotencyKey, Points};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
-use crate::account::EntryMeta;
+use crate::account::{EntryMeta, balances_of};
 use crate::amounts::{from_db, money_to_db};
 use crate::clock::{from_db_time, to_db_time};
 use crate::db::DbConnection;
 use crate::error::{StoreError, StoreResult};
+use crate::fingerprint::{Canonical, Fingerprint};
 use crate::models::ledger::HoldRow;
 use crate::models::member::MembershipRow;
 use crate::ops::bills::check_reference;
 use crate::ops::earn::check_actor;
 use crate::ops::members::find_membership;
+use crate::ops::outcome::PointBalances;
 
 use crate::ops::spending::{CheckoutSpend, SpendOnBill};
 use crate::schema::{holds, memberships, programs};
@@ -82,6 +84,53 @@ pub struct ReleaseRequest {
     pub actor: String,
 }
 
+impl Fingerprint for ReserveRequest {
+    fn write_fields(&self, out: &mut Canonical) {
+        let ReserveRequest {
+            idempotency_key: _,
+            member_id,
+            program_id,
+            reference,
+            lines,
+            at,
+            points,
+            ttl_seconds,
+            actor: _,
+        } = self;
+        out.text(1, member_id);
+        out.text(2, program_id);
+        out.text(3, reference);
+        out.records(4, lines.iter());
+        out.opt_instant(5, *at);
+        out.decimal(6, points.value());
+        out.integer(7, i64::from(*ttl_seconds));
+    }
+}
+
+impl Fingerprint for CaptureRequest {
+    fn write_fields(&self, out: &mut Canonical) {
+        let CaptureRequest {
+            idempotency_key: _,
+            hold_id,
+            points,
+            actor: _,
+        } = self;
+        out.text(1, hold_id);
+        out.opt_decimal(2, points.map(|p| p.value()));
+    }
+}
+
+impl Fingerprint for ReleaseRequest {
+    fn write_fields(&self, out: &mut Canonical) {
+        let ReleaseRequest {
+            idempotency_key: _,
+            hold_id,
+            actor: _,
+        } = self;
+        out.text(1, hold_id);
+    }
+}
+
 /// A hold as the caller sees it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HoldView {
@@ -114,10 +163,19 @@ pub struct HoldView {
     pub created_at: DateTime<Utc>,
     /// When the hold was captured, released or expired.
     pub resolved_at: Option<DateTime<Utc>>,
+    /// The membership's balances when this view was taken: right after the reserve, capture
+    /// or release that answered with it (a retry with the same idempotency key answers with
+    /// the same balances, as they were then), or when the hold was read.
+    pub balances: PointBalances,
 }
 
 /// The view of a hold row.
-pub(crate) fn hold_view(row: &HoldRow, membership: &MembershipRow, currency: Currency) -> HoldView {
+pub(crate) fn hold_view(
+    row: &HoldRow,
+    membership: &MembershipRow,
+    currency: Currency,
+    balances: PointBalances,
+) -> HoldView {
     HoldView {
         id: row.id.clone(),
         member_id: membership.member_id.clone(),
@@ -133,6 +191,7 @@ pub(crate) fn hold_view(row: &HoldRow, membership: &MembershipRow, currency: Cur
         expires_at: from_db_time(row.expires_at),
         created_at: from_db_time(row.created_at),
         resolved_at: row.resolved_at.map(from_db_time),
+        balances,
     }
 }
 
@@ -170,6 +229,10 @@ impl Store {
     pub fn reserve(&self, tenant: &str, req: ReserveRequest) -> StoreResult<HoldView> {
         let reference = check_reference(&req.reference)?;
         check_actor(&req.actor)?;
+        let req = ReserveRequest {
+            reference: reference.clone(),
+            ..req
+        };
         if !(1..=MAX_HOLD_TTL_SECONDS).contains(&req.ttl_seconds) {
             return Err(StoreError::InvalidArgument(format!(
                 "a hold's time-to-live must be 1 to {MAX_HOLD_TTL_SECONDS} seconds (got {})",
@@ -228,7 +291,8 @@ impl Store {
                 };
                 acct.debit(conn, EntryKind::Reserved, redemption.points, &meta)?;
                 acct.save(conn)?;
-                Ok(hold_view(&row, &acct.row, rules.currency))
+                let balances = PointBalances::from(&acct.balances);
+                Ok(hold_view(&row, &acct.row, rules.currency, balances))
             },
         )
     }
@@ -242,7 +306,8 @@ impl Store {
                 .select(MembershipRow::as_select())
                 .get_result(conn)?;
             let currency = currency_of(conn, &membership.program_id)?;
-            Ok(hold_view(&row, &membership, currency))
+            let balances = PointBalances::from(&balances_of(&membership)?);
+            Ok(hold_view(&row, &membership, currency, balances))
         })
     }
 
@@ -264,9 +329,10 @@ impl Store {
                 .limit(MAX_LISTED_HOLDS)
                 .select(HoldRow::as_select())
                 .load(conn)?;
+            let balances = PointBalances::from(&balances_of(&membership)?);
             Ok(rows
                 .iter()
-                .map(|row| hold_view(row, &membership, currency))
+                .map(|row| hold_view(row, &membership, currency, balances.clone()))
                 .collect())
         })
     }

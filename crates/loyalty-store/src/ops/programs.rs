@@ -9,6 +9,7 @@ use loyalty_core::{IdempotencyKey, ProgramRules, Rules};
 use crate::clock::{from_db_time, to_db_time};
 use crate::db::DbConnection;
 use crate::error::{StoreError, StoreResult};
+use crate::fingerprint::{Fingerprint, fields};
 use crate::models::program::{
     ActionRow, CategoryRow, ProgramRow, RulesRows, TierRow, rules_from_rows, rules_to_rows,
 };
@@ -118,6 +119,11 @@ pub(crate) fn load_program_fresh(
     tenant: &str,
     program_id: &str,
 ) -> StoreResult<Program> {
+    program_of(load_rows(conn, tenant, program_id)?)
+}
+
+/// The rows of a program of `tenant`.
+fn load_rows(conn: &mut DbConnection, tenant: &str, program_id: &str) -> StoreResult<RulesRows> {
     let program: ProgramRow = programs::table
         .filter(programs::id.eq(program_id))
         .filter(programs::tenant_id.eq(tenant))
@@ -142,12 +148,16 @@ pub(crate) fn load_program_fresh(
         .filter(program_tiers::program_id.eq(program_id))
         .select(TierRow::as_select())
         .load(conn)?;
-    let rows = RulesRows {
+    Ok(RulesRows {
         program,
         categories,
         actions,
         tiers,
-    };
+    })
+}
+
+/// The program its rows store, its rules validated.
+fn program_of(rows: RulesRows) -> StoreResult<Program> {
     let rules = rules_from_rows(&rows)?;
     let p = rows.program;
     Ok(Program {
@@ -181,7 +191,7 @@ fn create_program_in(
     name: &str,
     rules: &Rules,
     now: NaiveDateTime,
-) -> StoreResult<Program> {
+) -> StoreResult<RulesRows> {
     let id = new_id();
     let rows = rules_to_rows(blank_row(id.clone(), tenant, name.to_owned(), now), rules)?;
     crate::ops::tenants::require_tenant(conn, tenant)?;
@@ -190,7 +200,7 @@ fn create_program_in(
         .execute(conn)
         .map_err(|e| name_taken(e.into(), name))?;
     insert_rule_rows(conn, &rows)?;
-    load_program_fresh(conn, tenant, &id)
+    load_rows(conn, tenant, &id)
 }
 
 /// Replaces a program's name and rules inside the caller's transaction.
@@ -201,8 +211,8 @@ fn update_program_in(
     name: &str,
     rules: &Rules,
     now: NaiveDateTime,
-) -> StoreResult<Program> {
-    let current = load_program_fresh(conn, tenant, program_id)?;
+) -> StoreResult<RulesRows> {
+    let current = load_program(conn, tenant, program_id)?;
     let mut row = blank_row(program_id.to_owned(), tenant, name.to_owned(), now);
     row.enabled = current.enabled;
     row.version = current.version + 1;
@@ -219,7 +229,7 @@ fn update_program_in(
     diesel::delete(program_tiers::table.filter(program_tiers::program_id.eq(program_id)))
         .execute(conn)?;
     insert_rule_rows(conn, &rows)?;
-    load_program_fresh(conn, tenant, program_id)
+    load_rows(conn, tenant, program_id)
 }
 
 /// Switches a program on or off inside the caller's transaction.
@@ -229,8 +239,8 @@ fn set_program_enabled_in(
     program_id: &str,
     enabled: bool,
     now: NaiveDateTime,
-) -> StoreResult<Program> {
-    load_program_fresh(conn, tenant, program_id)?;
+) -> StoreResult<RulesRows> {
+    load_rows(conn, tenant, program_id)?;
     diesel::update(programs::table.find(program_id))
         .set((
             programs::enabled.eq(enabled),
@@ -238,7 +248,7 @@ fn set_program_enabled_in(
             programs::updated_at.eq(now),
         ))
         .execute(conn)?;
-    load_program_fresh(conn, tenant, program_id)
+    load_rows(conn, tenant, program_id)
 }
 
 impl Store {
@@ -252,12 +262,12 @@ impl Store {
         let name = check_name(name)?;
         let rules = rules.validate()?;
         let now = to_db_time(self.now());
-        self.write(|conn| create_program_in(conn, tenant, &name, &rules, now))
+        program_of(self.write(|conn| create_program_in(conn, tenant, &name, &rules, now))?)
     }
 
     /// [`create_program`](Store::create_program) once per idempotency key: a retry with the
-    /// same key and request creates nothing and returns the program as it is now; with another
-    /// request it is refused with `IdempotencyConflict`.
+    /// same key and request creates nothing and answers with the program as the first call
+    /// did; with another request it is refused with `IdempotencyConflict`.
     pub fn create_program_once(
         &self,
         tenant: &str,
@@ -268,10 +278,15 @@ impl Store {
         let name = check_name(name)?;
         let rules = rules.validate()?;
         let now = to_db_time(self.now());
-        let id = self.idempotent(tenant, key, "create_program", &(&name, &rules), |conn| {
-            create_program_in(conn, tenant, &name, &rules, now).map(|p| p.id)
-        })?;
-        self.get_program(tenant, &id).map(|p| (*p).clone())
+        let request = fields(|out| {
+            out.text(1, &name);
+            out.record(2, |r| rules.write_fields(r));
+        });
+        program_of(
+            self.idempotent(tenant, key, "create_program", &request, |conn| {
+                create_program_in(conn, tenant, &name, &rules, now)
+            })?,
+        )
     }
 
     /// Replaces a program's name and rules (atomically; entries already posted keep the numbers
@@ -286,11 +301,13 @@ impl Store {
         let name = check_name(name)?;
         let rules = rules.validate()?;
         let now = to_db_time(self.now());
-        self.write(|conn| update_program_in(conn, tenant, program_id, &name, &rules, now))
+        program_of(
+            self.write(|conn| update_program_in(conn, tenant, program_id, &name, &rules, now))?,
+        )
     }
 
-    /// [`update_program`](Store::update_program) once per idempotency key (a replay returns
-    /// the program as it is now).
+    /// [`update_program`](Store::update_program) once per idempotency key (a replay answers
+    /// with the program as the first call did).
     pub fn update_program_once(
         &self,
         tenant: &str,
@@ -302,11 +319,16 @@ impl Store {
         let name = check_name(name)?;
         let rules = rules.validate()?;
         let now = to_db_time(self.now());
-        let request = (program_id, &name, &rules);
-        let id = self.idempotent(tenant, key, "update_program", &request, |conn| {
-            update_program_in(conn, tenant, program_id, &name, &rules, now).map(|p| p.id)
-        })?;
-        self.get_program(tenant, &id).map(|p| (*p).clone())
+        let request = fields(|out| {
+            out.text(1, program_id);
+            out.text(2, &name);
+            out.record(3, |r| rules.write_fields(r));
+        });
+        program_of(
+            self.idempotent(tenant, key, "update_program", &request, |conn| {
+                update_program_in(conn, tenant, program_id, &name, &rules, now)
+            })?,
+        )
     }
 
     /// Switches a program on or off.
@@ -317,11 +339,13 @@ impl Store {
         enabled: bool,
     ) -> StoreResult<Program> {
         let now = to_db_time(self.now());
-        self.write(|conn| set_program_enabled_in(conn, tenant, program_id, enabled, now))
+        program_of(
+            self.write(|conn| set_program_enabled_in(conn, tenant, program_id, enabled, now))?,
+        )
     }
 
     /// [`set_program_enabled`](Store::set_program_enabled) once per idempotency key (a replay
-    /// returns the program as it is now).
+    /// answers with the program as the first call did).
     pub fn set_program_enabled_once(
         &self,
         tenant: &str,
@@ -330,11 +354,15 @@ impl Store {
         enabled: bool,
     ) -> StoreResult<Program> {
         let now = to_db_time(self.now());
-        let request = (program_id, enabled);
-        let id = self.idempotent(tenant, key, "set_program_enabled", &request, |conn| {
-            set_program_enabled_in(conn, tenant, program_id, enabled, now).map(|p| p.id)
-        })?;
-        self.get_program(tenant, &id).map(|p| (*p).clone())
+        let request = fields(|out| {
+            out.text(1, program_id);
+            out.boolean(2, enabled);
+        });
+        program_of(
+            self.idempotent(tenant, key, "set_program_enabled", &request, |conn| {
+                set_program_enabled_in(conn, tenant, program_id, enabled, now)
+            })?,
+        )
     }
 
     /// A program of the tenant.

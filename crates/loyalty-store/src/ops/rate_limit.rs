@@ -4,12 +4,12 @@
 //! It works in two steps, because a refused attempt must count too:
 //! 1. `Store::record_redemption_attempt` writes the attempt in its own short transaction
 //!    before the operation, so it stays recorded whatever the operation then does. An attempt
-//!    is identified by its tenant and idempotency key: a replay of a request that already
-//!    succeeded records nothing, and concurrent duplicates of one request (or a retry within
-//!    the minute) count once.
+//!    is identified by its tenant and idempotency key: a replay of a request that already has
+//!    its answer (a result, or a refusal by the rules) records nothing, and concurrent
+//!    duplicates of one request (or a retry within the minute) count once.
 //! 2. `check_redemption_rate` runs inside the operation's idempotent body, which only runs
-//!    when the key has no stored result: replays return the stored result without being
-//!    limited. It counts the membership's attempts in the last 60 seconds, this one included,
+//!    when the key has no stored answer: replays return the stored answer without being
+//!    limited. Being limited is not recorded under the key, so a retry after the minute runs. It counts the membership's attempts in the last 60 seconds, this one included,
 //!    and refuses with [`StoreError::RateLimited`] above the limit; nothing else happens then.
 
 use chrono::{DateTime, Duration, Utc};
@@ -19,7 +19,7 @@ use loyalty_core::{IdempotencyKey, Rules};
 use crate::clock::to_db_time;
 use crate::db::DbConnection;
 use crate::error::{StoreError, StoreResult};
-use crate::idempotency::fingerprint;
+use crate::fingerprint::{fields, fingerprint};
 use crate::ops::members::find_membership;
 use crate::ops::rules_cache::load_program;
 use crate::schema::{idempotency_records, redemption_attempts};
@@ -43,7 +43,11 @@ impl Store {
     ) -> StoreResult<()> {
         let now = self.now();
         // The id is derived from the request's key, so one request is one attempt.
-        let attempt_id = fingerprint("redemption_attempt", &(tenant, key.as_str()));
+        let attempt = fields(|out| {
+            out.text(1, tenant);
+            out.text(2, key.as_str());
+        });
+        let attempt_id = fingerprint("redemption_attempt", &attempt);
         // Most programs have no limit: find out in a read, and take the write lock only when
         // there is something to record.
         let membership_id = self.read(|conn| {

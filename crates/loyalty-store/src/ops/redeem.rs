@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::account::EntryMeta;
 use crate::amounts::money_to_db;
 use crate::error::StoreResult;
+use crate::fingerprint::{Canonical, Fingerprint};
 use crate::ops::bills::check_reference;
 use crate::ops::earn::check_actor;
 use crate::ops::outcome::PointBalances;
@@ -36,6 +37,27 @@ pub struct RedeemRequest {
     pub points: Points,
     /// Who asks (an API key id, a cashier).
     pub actor: String,
+}
+
+impl Fingerprint for RedeemRequest {
+    fn write_fields(&self, out: &mut Canonical) {
+        let RedeemRequest {
+            idempotency_key: _,
+            member_id,
+            program_id,
+            reference,
+            lines,
+            at,
+            points,
+            actor: _,
+        } = self;
+        out.text(1, member_id);
+        out.text(2, program_id);
+        out.text(3, reference);
+        out.records(4, lines.iter());
+        out.opt_instant(5, *at);
+        out.decimal(6, points.value());
+    }
 }
 
 /// What a redemption did.
@@ -71,6 +93,10 @@ impl Store {
     pub fn redeem(&self, tenant: &str, req: RedeemRequest) -> StoreResult<RedeemOutcome> {
         let reference = check_reference(&req.reference)?;
         check_actor(&req.actor)?;
+        let req = RedeemRequest {
+            reference: reference.clone(),
+            ..req
+        };
         let now = self.now();
         let spend = SpendOnBill {
             member_id: &req.member_id,

@@ -29,6 +29,7 @@ use crate::amounts::{money_from_db, money_to_db, points_from_db, points_to_db};
 use crate::clock::to_db_time;
 use crate::db::DbConnection;
 use crate::error::{StoreError, StoreResult};
+use crate::fingerprint::{Canonical, Fingerprint};
 use crate::models::ledger::{BillRow, LotRow};
 use crate::ops::bills::check_reference;
 use crate::ops::earn::check_actor;
@@ -55,6 +56,25 @@ pub struct ReverseRequest {
     pub reason: Option<String>,
     /// Who performed it.
     pub actor: String,
+}
+
+impl Fingerprint for ReverseRequest {
+    fn write_fields(&self, out: &mut Canonical) {
+        let ReverseRequest {
+            idempotency_key: _,
+            member_id,
+            program_id,
+            reference,
+            amount,
+            reason,
+            actor: _,
+        } = self;
+        out.text(1, member_id);
+        out.text(2, program_id);
+        out.text(3, reference);
+        out.opt_decimal(4, *amount);
+        out.opt_text(5, reason.as_deref());
+    }
 }
 
 /// Points taken back from one membership.

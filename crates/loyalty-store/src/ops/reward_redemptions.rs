@@ -20,6 +20,7 @@ use crate::amounts::{from_db, points_from_db};
 use crate::clock::{from_db_time, to_db_time};
 use crate::db::DbConnection;
 use crate::error::{StoreError, StoreResult};
+use crate::fingerprint::{Canonical, Fingerprint};
 use crate::models::reward::{RewardRedemptionRow, RewardRow};
 use crate::ops::earn::check_actor;
 use crate::ops::holds::currency_of;
@@ -43,6 +44,21 @@ pub struct RewardRequest {
     pub reward_id: String,
     /// Who asks.
     pub actor: String,
+}
+
+impl Fingerprint for RewardRequest {
+    fn write_fields(&self, out: &mut Canonical) {
+        let RewardRequest {
+            idempotency_key: _,
+            member_id,
+            program_id,
+            reward_id,
+            actor: _,
+        } = self;
+        out.text(1, member_id);
+        out.text(2, program_id);
+        out.text(3, reward_id);
+    }
 }
 
 /// Where a reward redemption is in its life.

@@ -11,6 +11,7 @@ use crate::amounts::{from_db, money_to_db, points_to_db};
 use crate::clock::{from_db_time, to_db_time};
 use crate::db::DbConnection;
 use crate::error::{StoreError, StoreResult};
+use crate::fingerprint::{Fingerprint, fields};
 use crate::models::reward::RewardRow;
 use crate::ops::holds::currency_of;
 use crate::ops::rules_cache::load_program;
@@ -149,8 +150,8 @@ impl Store {
     }
 
     /// [`create_reward`](Store::create_reward) once per idempotency key: a retry with the same
-    /// key and request adds nothing and returns the reward as it is now; with another request
-    /// it is refused with `IdempotencyConflict`.
+    /// key and request adds nothing and answers with the reward as the first call did; with
+    /// another request it is refused with `IdempotencyConflict`.
     pub fn create_reward_once(
         &self,
         tenant: &str,
@@ -159,11 +160,13 @@ impl Store {
         reward: Reward,
     ) -> StoreResult<RewardView> {
         let now = to_db_time(self.now());
-        let request = (program_id, &reward);
-        let id = self.idempotent(tenant, key, "create_reward", &request, |conn| {
-            create_reward_in(conn, tenant, program_id, &reward, now).map(|r| r.id)
-        })?;
-        self.get_reward(tenant, &id)
+        let request = fields(|out| {
+            out.text(1, program_id);
+            out.record(2, |r| reward.write_fields(r));
+        });
+        self.idempotent(tenant, key, "create_reward", &request, |conn| {
+            create_reward_in(conn, tenant, program_id, &reward, now)
+        })
     }
 
     /// Offers a reward again, or withdraws it (redemptions already made stay valid).
@@ -177,7 +180,7 @@ impl Store {
     }
 
     /// [`set_reward_active`](Store::set_reward_active) once per idempotency key (a replay
-    /// returns the reward as it is now).
+    /// answers with the reward as the first call did).
     pub fn set_reward_active_once(
         &self,
         tenant: &str,
@@ -185,11 +188,13 @@ impl Store {
         reward_id: &str,
         active: bool,
     ) -> StoreResult<RewardView> {
-        let request = (reward_id, active);
-        let id = self.idempotent(tenant, key, "set_reward_active", &request, |conn| {
-            set_reward_active_in(conn, tenant, reward_id, active).map(|r| r.id)
-        })?;
-        self.get_reward(tenant, &id)
+        let request = fields(|out| {
+            out.text(1, reward_id);
+            out.boolean(2, active);
+        });
+        self.idempotent(tenant, key, "set_reward_active", &request, |conn| {
+            set_reward_active_in(conn, tenant, reward_id, active)
+        })
     }
 
     /// A reward of the tenant.

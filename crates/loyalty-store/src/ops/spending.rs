@@ -14,6 +14,7 @@ use crate::amounts::{money_from_db, money_to_db, points_from_db, points_to_db};
 use crate::clock::to_db_time;
 use crate::db::DbConnection;
 use crate::error::{StoreError, StoreResult};
+use crate::fingerprint::Fingerprint;
 use crate::literal::{HoldActive, SumHoldPoints, SumHoldValue};
 use crate::models::ledger::BillRow;
 use crate::models::member::MembershipRow;
@@ -114,7 +115,7 @@ impl Store {
         mut then: impl FnMut(&mut DbConnection, CheckoutSpend) -> StoreResult<Res>,
     ) -> StoreResult<Res>
     where
-        Req: std::fmt::Debug,
+        Req: Fingerprint,
         Res: serde::Serialize + serde::de::DeserializeOwned,
     {
         self.record_redemption_attempt(tenant, key, spend.member_id, spend.program_id)?;

@@ -10,7 +10,8 @@ use sha2::{Digest, Sha256};
 use crate::clock::{from_db_time, to_db_time};
 use crate::db::DbConnection;
 use crate::error::{StoreError, StoreResult};
-use crate::idempotency::{OPERATOR_SCOPE, hex};
+use crate::fingerprint::{fields, hex};
+use crate::idempotency::OPERATOR_SCOPE;
 use crate::models::tenant::{ApiKeyRow, TenantRow};
 use crate::schema::{api_keys, members, tenants};
 use crate::store::{Store, new_id};
@@ -135,14 +136,14 @@ impl Store {
 
     /// [`create_tenant`](Store::create_tenant) once per idempotency key (in the operator
     /// scope, [`OPERATOR_SCOPE`]): a retry with the same key and name creates nothing and
-    /// returns the tenant as it is now; with another name it is refused with
+    /// answers with the tenant as the first call did; with another name it is refused with
     /// `IdempotencyConflict`.
     pub fn create_tenant_once(&self, key: &IdempotencyKey, name: &str) -> StoreResult<Tenant> {
         let row = tenant_row(name, to_db_time(self.now()))?;
-        let id = self.idempotent(OPERATOR_SCOPE, key, "create_tenant", &row.name, |conn| {
-            create_tenant_in(conn, &row).map(|()| row.id.clone())
-        })?;
-        self.get_tenant(&id)
+        let request = fields(|out| out.text(1, &row.name));
+        self.idempotent(OPERATOR_SCOPE, key, "create_tenant", &request, |conn| {
+            create_tenant_in(conn, &row).map(|()| Tenant::from(row.clone()))
+        })
     }
 
     /// A tenant by id.
@@ -206,7 +207,12 @@ impl Store {
         label: &str,
     ) -> StoreResult<IssuedKey> {
         let (row, key) = key_row(tenant_id, role, member_id, label, to_db_time(self.now()))?;
-        let request = (tenant_id, role, member_id, &row.label);
+        let request = fields(|out| {
+            out.opt_text(1, tenant_id);
+            out.text(2, role.as_str());
+            out.opt_text(3, member_id);
+            out.text(4, &row.label);
+        });
         let issued: String = self.idempotent(
             OPERATOR_SCOPE,
             idempotency_key,
@@ -240,7 +246,8 @@ impl Store {
     /// [`revoke_api_key`](Store::revoke_api_key) once per idempotency key (operator scope).
     pub fn revoke_api_key_once(&self, key: &IdempotencyKey, key_id: &str) -> StoreResult<()> {
         let now = to_db_time(self.now());
-        self.idempotent(OPERATOR_SCOPE, key, "revoke_api_key", &key_id, |conn| {
+        let request = fields(|out| out.text(1, key_id));
+        self.idempotent(OPERATOR_SCOPE, key, "revoke_api_key", &request, |conn| {
             revoke_api_key_in(conn, key_id, now)
         })
     }

@@ -22,9 +22,13 @@ on_both_backends! {
         let err = t.store.earn(&w.tenant, w.bill("k2", &ana, "B-2", "500")).unwrap_err();
         assert!(matches!(&err, StoreError::FailedPrecondition(m) if m.contains("disabled")), "{err:?}");
         assert_eq!(snapshot(t, &w, &[&ana]), before);
-        // The key was not used up: once the program is back, the same call works.
+        // The refusal is the answer recorded under the key: once the program is back, a retry
+        // with the same key is refused the same way and changes nothing; a new key earns.
         t.store.set_program_enabled(&w.tenant, &w.program, true).unwrap();
-        assert_eq!(t.store.earn(&w.tenant, w.bill("k2", &ana, "B-2", "500")).unwrap().points, d("50"));
+        let again = t.store.earn(&w.tenant, w.bill("k2", &ana, "B-2", "500")).unwrap_err();
+        assert!(matches!(&again, StoreError::Refused(r) if r.message == err.to_string()), "{again:?}");
+        assert_eq!(snapshot(t, &w, &[&ana]), before);
+        assert_eq!(t.store.earn(&w.tenant, w.bill("k3", &ana, "B-2", "500")).unwrap().points, d("50"));
     }
 
     fn a_deactivated_member_cannot_earn(t) {

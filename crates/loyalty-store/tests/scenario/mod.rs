@@ -258,9 +258,14 @@ pub fn assert_ledger_sound(t: &TestStore) {
     assert!(found.is_empty(), "ledger violations: {found:#?}");
 }
 
-/// Every row of every table a point-changing call writes, to compare before and after.
+/// Every row of every table a point-changing call writes, to compare before and after: the
+/// ledger's rows, and the idempotency records apart (a call the rules refuse changes nothing
+/// in the ledger but records its refusal under its key).
 #[derive(Debug, PartialEq, Eq)]
-pub struct Snapshot(Vec<String>);
+pub struct Snapshot {
+    pub ledger: Vec<String>,
+    pub idempotency: Vec<String>,
+}
 
 pub fn snapshot(t: &TestStore) -> Snapshot {
     use loyalty_store::models::ledger::{AllocationRow, BillRow, EntryRow, HoldRow, LotRow};
@@ -286,10 +291,14 @@ pub fn snapshot(t: &TestStore) -> Snapshot {
     dump!(lot_allocations, AllocationRow, lot_allocations::id);
     dump!(holds, HoldRow, holds::id);
     dump!(bills, BillRow, bills::id);
+    let ledger = std::mem::take(&mut rows);
     dump!(
         idempotency_records,
         IdempotencyRow,
         idempotency_records::key
     );
-    Snapshot(rows)
+    Snapshot {
+        ledger,
+        idempotency: rows,
+    }
 }

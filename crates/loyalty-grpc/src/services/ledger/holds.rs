@@ -1,29 +1,22 @@
 //! Holds ("miles plus cash"): reserve points at checkout, then capture them when the payment
 //! succeeds or release them when it fails.
 //!
-//! The store's hold outcome carries no balances, so capture and release read the membership's
-//! balances after resolving the hold; a replayed call (same idempotency key) returns the
-//! original hold and the balances as they are now.
+//! The store's hold view carries the membership's balances right after the call, so a replayed
+//! call (same idempotency key) answers with the original hold and the balances as they were
+//! then, never as they are now.
 
-use loyalty_store::{CaptureRequest, HoldView, ReleaseRequest, ReserveRequest, Store};
+use loyalty_store::{CaptureRequest, ReleaseRequest, ReserveRequest, Store};
 use tonic::{Request, Response, Status};
 
 use super::{CHECKOUT, in_program, in_writer, keyed};
 use crate::auth::{caller, tenant_of};
-use crate::convert::ledger::{BillIn, hold_to_pay, hold_to_pb};
+use crate::convert::ledger::{BillIn, hold_to_pay, hold_to_pb, point_balances_to_pb};
 use crate::convert::{id, idempotency_key, opt_points, points};
-use crate::error::ApiResult;
 use crate::observe::count_points;
 use crate::pb;
 
 /// A hold's time-to-live when the request leaves it at 0: fifteen minutes.
 const DEFAULT_TTL_SECONDS: u32 = 900;
-
-/// The hold and the balances of its membership now.
-fn with_balances(s: &Store, tenant: &str, hold: HoldView) -> ApiResult<(HoldView, pb::Balances)> {
-    let membership = s.get_membership(tenant, &hold.member_id, &hold.program_id)?;
-    Ok((hold, crate::convert::balances_to_pb(&membership.balances)))
-}
 
 pub(super) async fn reserve(
     store: &Store,
@@ -47,7 +40,7 @@ pub(super) async fn reserve(
     } else {
         ttl_seconds
     };
-    let (hold, balances) = in_program(store, tenant.clone(), program_id.clone(), move |s, p| {
+    let hold = in_program(store, tenant.clone(), program_id.clone(), move |s, p| {
         let bill = BillIn::parse(bill.as_ref(), p.rules.currency, s.now())?;
         let request = ReserveRequest {
             idempotency_key,
@@ -60,14 +53,13 @@ pub(super) async fn reserve(
             ttl_seconds,
             actor: who.key_id,
         };
-        let hold = s.reserve(&tenant, request)?;
-        with_balances(s, &tenant, hold)
+        Ok(s.reserve(&tenant, request)?)
     })
     .await?;
     Ok(Response::new(pb::ReserveResponse {
         to_pay: hold_to_pay(&hold)?,
         hold: Some(hold_to_pb(&hold)?),
-        balances: Some(balances),
+        balances: Some(point_balances_to_pb(&hold.balances)),
     }))
 }
 
@@ -88,15 +80,11 @@ pub(super) async fn capture(
         points: opt_points("points", &wanted)?,
         actor: who.key_id,
     };
-    let (hold, balances) = in_writer(store, move |s| {
-        let hold = s.capture(&tenant, request)?;
-        with_balances(s, &tenant, hold)
-    })
-    .await?;
+    let hold = in_writer(store, move |s| Ok(s.capture(&tenant, request)?)).await?;
     count_points("redeemed", hold.captured);
     Ok(Response::new(pb::CaptureResponse {
         hold: Some(hold_to_pb(&hold)?),
-        balances: Some(balances),
+        balances: Some(point_balances_to_pb(&hold.balances)),
     }))
 }
 
@@ -115,13 +103,9 @@ pub(super) async fn release(
         hold_id: id("hold_id", &hold_id)?,
         actor: who.key_id,
     };
-    let (hold, balances) = in_writer(store, move |s| {
-        let hold = s.release(&tenant, request)?;
-        with_balances(s, &tenant, hold)
-    })
-    .await?;
+    let hold = in_writer(store, move |s| Ok(s.release(&tenant, request)?)).await?;
     Ok(Response::new(pb::ReleaseResponse {
         hold: Some(hold_to_pb(&hold)?),
-        balances: Some(balances),
+        balances: Some(point_balances_to_pb(&hold.balances)),
     }))
 }
