@@ -20,12 +20,13 @@ use uuid::Uuid;
 
 use crate::amounts::{points_from_db, points_to_db, to_db};
 use crate::clock::{from_db_time, to_db_time};
-use crate::db::DbConnection;
+use crate::db::{DbConnection, native};
 use crate::error::{StoreError, StoreResult};
 use crate::literal::{LotOpen, LotPending};
 use crate::models::ledger::{AllocationRow, EntryRow, LotRow};
 use crate::models::member::MembershipRow;
-use crate::schema::{lot_allocations, memberships, point_lots};
+use crate::schema::{lot_allocations, point_lots};
+use crate::statements::{MoveLot, SaveMembership};
 use crate::store::new_id;
 
 /// What an entry records besides its points: the why, who and which bill.
@@ -153,19 +154,19 @@ impl Account {
         // Two queries whose literal predicates match the partial indexes `point_lots_open`
         // and `point_lots_maturing` (a bound `remaining > $1` could not use them), so
         // settling stays cheap however many lots a membership has.
-        let mut due: Vec<LotRow> = l::point_lots
+        let mut due: Vec<LotRow> = native!(conn, c => l::point_lots
             .filter(l::membership_id.eq(&self.row.id))
             .filter(LotOpen)
             .filter(l::expires_at.le(now_db))
             .select(LotRow::as_select())
-            .load(conn)?;
-        let maturing: Vec<LotRow> = l::point_lots
+            .load(c))?;
+        let maturing: Vec<LotRow> = native!(conn, c => l::point_lots
             .filter(l::membership_id.eq(&self.row.id))
             .filter(LotPending)
             .filter(LotOpen)
             .filter(l::spendable_from.le(now_db))
             .select(LotRow::as_select())
-            .load(conn)?;
+            .load(c))?;
         for row in maturing {
             if !due.iter().any(|d| d.id == row.id) {
                 due.push(row);
@@ -204,9 +205,9 @@ impl Account {
                 ..EntryMeta::by("system")
             };
             self.post(conn, EntryKind::Matured, alloc.points, &delta, &meta)?;
-            diesel::update(l::point_lots.filter(l::id.eq(alloc.lot_id.to_string())))
+            native!(conn, c => diesel::update(l::point_lots.filter(l::id.eq(alloc.lot_id.to_string())))
                 .set(l::pending.eq(false))
-                .execute(conn)?;
+                .execute(c))?;
         }
         Ok(expired)
     }
@@ -243,9 +244,9 @@ impl Account {
             reason: meta.reason.clone(),
             created_at: to_db_time(self.now),
         };
-        diesel::insert_into(crate::schema::ledger_entries::table)
+        native!(conn, c => diesel::insert_into(crate::schema::ledger_entries::table)
             .values(&row)
-            .execute(conn)?;
+            .execute(c))?;
         self.posted.push(id.clone());
         Ok(id)
     }
@@ -291,9 +292,9 @@ impl Account {
                 expires_at: lot.expires_at.map(to_db_time),
                 created_at: to_db_time(self.now),
             };
-            diesel::insert_into(point_lots::table)
+            native!(conn, c => diesel::insert_into(point_lots::table)
                 .values(&row)
-                .execute(conn)?;
+                .execute(c))?;
         }
         Ok(Some(entry))
     }
@@ -301,12 +302,12 @@ impl Account {
     /// The membership's spendable lots (not pending, not overdue, with points left).
     pub fn spendable_lots(&self, conn: &mut DbConnection) -> StoreResult<Vec<Lot>> {
         use crate::schema::point_lots::dsl as l;
-        let rows: Vec<LotRow> = l::point_lots
+        let rows: Vec<LotRow> = native!(conn, c => l::point_lots
             .filter(l::membership_id.eq(&self.row.id))
             .filter(LotOpen)
             .filter(l::pending.eq(false))
             .select(LotRow::as_select())
-            .load(conn)?;
+            .load(c))?;
         let lots = rows.iter().map(lot_of).collect::<StoreResult<Vec<_>>>()?;
         Ok(lots
             .into_iter()
@@ -346,20 +347,21 @@ impl Account {
         allocations: &[Allocation],
         sign: i64,
     ) -> StoreResult<()> {
-        use crate::schema::point_lots::dsl as l;
         for alloc in allocations {
             let units = points_to_db(alloc.points)?;
             // The lot's own CHECK (0 <= remaining <= amount) is the database's backstop.
-            let changed = diesel::update(l::point_lots.filter(l::id.eq(alloc.lot_id.to_string())))
-                .set(l::remaining.eq(l::remaining + sign * units))
-                .execute(conn)?;
+            let statement = MoveLot {
+                delta: &(sign * units),
+                id: &alloc.lot_id.to_string(),
+            };
+            let changed = native!(conn, c => statement.execute(c))?;
             if changed != 1 {
                 return Err(StoreError::Corrupt(format!(
                     "lot {} is missing",
                     alloc.lot_id
                 )));
             }
-            diesel::insert_into(lot_allocations::table)
+            native!(conn, c => diesel::insert_into(lot_allocations::table)
                 .values(AllocationRow {
                     id: new_id(),
                     tenant_id: self.row.tenant_id.clone(),
@@ -368,7 +370,7 @@ impl Account {
                     hold_id: hold_id.map(str::to_owned),
                     points: units,
                 })
-                .execute(conn)?;
+                .execute(c))?;
         }
         Ok(())
     }
@@ -403,24 +405,22 @@ impl Account {
 
     /// Writes the balances back to the membership row.
     pub fn save(&self, conn: &mut DbConnection) -> StoreResult<()> {
-        use crate::schema::memberships::dsl as m;
         let b = &self.balances;
-        diesel::update(memberships::table.filter(m::id.eq(&self.row.id)))
-            .set((
-                m::available.eq(points_to_db(b.available)?),
-                m::pending.eq(points_to_db(b.pending)?),
-                m::held.eq(points_to_db(b.held)?),
-                m::debt.eq(points_to_db(b.debt)?),
-                m::earned.eq(points_to_db(b.earned)?),
-                m::redeemed.eq(points_to_db(b.redeemed)?),
-                m::expired.eq(points_to_db(b.expired)?),
-                m::reversed.eq(points_to_db(b.reversed)?),
-                m::tier.eq(&self.row.tier),
-                m::best_tier_rank.eq(self.row.best_tier_rank),
-                m::updated_at.eq(to_db_time(self.now)),
-                m::version.eq(m::version + 1),
-            ))
-            .execute(conn)?;
+        let statement = SaveMembership {
+            available: &points_to_db(b.available)?,
+            pending: &points_to_db(b.pending)?,
+            held: &points_to_db(b.held)?,
+            debt: &points_to_db(b.debt)?,
+            earned: &points_to_db(b.earned)?,
+            redeemed: &points_to_db(b.redeemed)?,
+            expired: &points_to_db(b.expired)?,
+            reversed: &points_to_db(b.reversed)?,
+            tier: &self.row.tier,
+            best_tier_rank: &self.row.best_tier_rank,
+            updated_at: &to_db_time(self.now),
+            id: &self.row.id,
+        };
+        native!(conn, c => statement.execute(c))?;
         Ok(())
     }
 }

@@ -39,6 +39,24 @@ mod connection {
 
 pub use connection::DbConnection;
 
+/// Runs a Diesel query on the backend's own connection: `native!(conn, c => query.load(c))`.
+///
+/// A query run through the two-backend [`DbConnection`] is serialized to SQL text on every
+/// call, even when its prepared statement is cached, which costs more than SQLite takes to
+/// run it. The hot paths (earning, spending, balances, idempotency) therefore match on the
+/// backend and run the same query text on `PgConnection` or `SqliteConnection` directly,
+/// where a query with a static shape is looked up in the statement cache by its type alone.
+/// The expression is written once and compiled for each backend.
+macro_rules! native {
+    ($conn:expr, $c:ident => $body:expr) => {
+        match $conn {
+            $crate::db::DbConnection::Postgres($c) => $body,
+            $crate::db::DbConnection::Sqlite($c) => $body,
+        }
+    };
+}
+pub(crate) use native;
+
 /// Which database engine a URL selects.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {

@@ -27,7 +27,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::clock::to_db_time;
-use crate::db::DbConnection;
+use crate::db::{DbConnection, native};
 use crate::error::{Refusal, StoreError, StoreResult};
 use crate::fingerprint::{Fingerprint, fingerprint};
 use crate::models::tenant::IdempotencyRow;
@@ -54,12 +54,12 @@ enum Outcome<T> {
 }
 
 fn find(conn: &mut DbConnection, tenant: &str, key: &str) -> StoreResult<Option<IdempotencyRow>> {
-    Ok(ir::idempotency_records
+    Ok(native!(conn, c => ir::idempotency_records
         .filter(ir::tenant_id.eq(tenant))
         .filter(ir::key.eq(key))
         .select(IdempotencyRow::as_select())
-        .get_result(conn)
-        .optional()?)
+        .get_result(c))
+    .optional()?)
 }
 
 fn to_json(value: &impl Serialize) -> StoreResult<String> {
@@ -117,7 +117,7 @@ impl Store {
         let print = fingerprint(operation, request);
         let now = to_db_time(self.now());
         let record = |conn: &mut DbConnection, outcome: &str, response: String| {
-            diesel::insert_into(ir::idempotency_records)
+            native!(conn, c => diesel::insert_into(ir::idempotency_records)
                 .values(IdempotencyRow {
                     tenant_id: tenant.to_owned(),
                     key: key.as_str().to_owned(),
@@ -127,7 +127,7 @@ impl Store {
                     created_at: now,
                     outcome: outcome.to_owned(),
                 })
-                .execute(conn)
+                .execute(c))
         };
         let result = self.write(|conn| {
             if let Some(row) = find(conn, tenant, key.as_str())? {

@@ -34,6 +34,7 @@ pub mod models;
 pub mod ops;
 #[allow(missing_docs)]
 pub mod schema;
+mod statements;
 pub mod store;
 #[cfg(feature = "testing")]
 pub mod testing;

@@ -9,6 +9,7 @@ use crate::schema::{bills, holds, ledger_entries, lot_allocations, point_lots};
 /// A row of `ledger_entries`. Inserted once, never updated or deleted.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = ledger_entries)]
+#[diesel(treat_none_as_default_value = false)]
 pub struct EntryRow {
     pub id: String,
     pub tenant_id: String,
@@ -34,6 +35,7 @@ pub struct EntryRow {
 /// A row of `point_lots`: points from one credit, spent earliest-expiry first.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = point_lots)]
+#[diesel(treat_none_as_default_value = false)]
 pub struct LotRow {
     pub id: String,
     pub tenant_id: String,
@@ -51,6 +53,7 @@ pub struct LotRow {
 /// A row of `lot_allocations`: which lot a debit (or a hold) took points from.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = lot_allocations)]
+#[diesel(treat_none_as_default_value = false)]
 pub struct AllocationRow {
     pub id: String,
     pub tenant_id: String,
@@ -63,6 +66,7 @@ pub struct AllocationRow {
 /// A row of `holds`.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = holds)]
+#[diesel(treat_none_as_default_value = false)]
 pub struct HoldRow {
     pub id: String,
     pub tenant_id: String,
@@ -83,6 +87,7 @@ pub struct HoldRow {
 /// referrer, redeemed, and what of it was returned.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = bills)]
+#[diesel(treat_none_as_default_value = false)]
 pub struct BillRow {
     pub id: String,
     pub tenant_id: String,

@@ -12,6 +12,7 @@ use crate::schema::{members, memberships, qualifying_spend_days};
 /// A row of `members`.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = members)]
+#[diesel(treat_none_as_default_value = false)]
 pub struct MemberRow {
     pub id: String,
     pub tenant_id: String,
@@ -29,6 +30,7 @@ pub struct MemberRow {
 /// A row of `memberships`: a member in a program, with its balances.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, Serialize, Deserialize)]
 #[diesel(table_name = memberships)]
+#[diesel(treat_none_as_default_value = false)]
 pub struct MembershipRow {
     pub id: String,
     pub tenant_id: String,

@@ -4,7 +4,7 @@
 use chrono::{DateTime, Duration, Utc};
 use diesel::prelude::*;
 
-use crate::db::DbConnection;
+use crate::db::{DbConnection, native};
 use crate::error::{StoreError, StoreResult};
 use crate::models::ledger::BillRow;
 use crate::ops::tiers::add_qualifying_spend;
@@ -46,12 +46,12 @@ pub(crate) fn find_bill(
     membership_id: &str,
     reference: &str,
 ) -> StoreResult<Option<BillRow>> {
-    Ok(bills::table
+    Ok(native!(conn, c => bills::table
         .filter(bills::membership_id.eq(membership_id))
         .filter(bills::reference.eq(reference))
         .select(BillRow::as_select())
-        .get_result(conn)
-        .optional()?)
+        .get_result(c))
+    .optional()?)
 }
 
 /// Records what the bill earned on its row (creating the row when no redemption made it), and
@@ -65,7 +65,7 @@ pub(crate) fn record_bill(
 ) -> StoreResult<()> {
     match existing {
         Some(old) => {
-            diesel::update(bills::table.find(&old.id))
+            native!(conn, c => diesel::update(bills::table.find(&old.id))
                 .set((
                     bills::total.eq(row.total),
                     bills::earn_amount.eq(row.earn_amount),
@@ -75,7 +75,7 @@ pub(crate) fn record_bill(
                     bills::earned_at.eq(row.earned_at),
                     bills::updated_at.eq(row.updated_at),
                 ))
-                .execute(conn)?;
+                .execute(c))?;
             // A row a redemption created has not earned (no `earned_at`) and counts nothing;
             // should one ever have, its old contribution leaves before the new one arrives.
             if let Some(at) = old.earned_at {
@@ -84,9 +84,9 @@ pub(crate) fn record_bill(
         }
         None => {
             row.id = new_id();
-            diesel::insert_into(bills::table)
+            native!(conn, c => diesel::insert_into(bills::table)
                 .values(&row)
-                .execute(conn)?;
+                .execute(c))?;
         }
     }
     if let Some(at) = row.earned_at {

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::amounts::{points_from_db, points_to_db};
 use crate::clock::{from_db_time, to_db_time};
-use crate::db::DbConnection;
+use crate::db::{DbConnection, native};
 use crate::error::{StoreError, StoreResult};
 use crate::fingerprint::{Fingerprint, fields};
 use crate::models::campaign::{CampaignRow, campaign_from_row, campaign_to_row};
@@ -87,16 +87,16 @@ impl Written {
 }
 
 fn load_row(conn: &mut DbConnection, tenant: &str, campaign_id: &str) -> StoreResult<CampaignRow> {
-    campaigns::table
+    native!(conn, c => campaigns::table
         .filter(campaigns::id.eq(campaign_id))
         .filter(campaigns::tenant_id.eq(tenant))
         .select(CampaignRow::as_select())
-        .get_result(conn)
-        .optional()?
-        .ok_or_else(|| StoreError::NotFound {
-            what: "campaign",
-            id: campaign_id.to_owned(),
-        })
+        .get_result(c))
+    .optional()?
+    .ok_or_else(|| StoreError::NotFound {
+        what: "campaign",
+        id: campaign_id.to_owned(),
+    })
 }
 
 /// Validates `spec` for a program in `currency` whose campaign has already given `awarded`.
@@ -150,23 +150,23 @@ pub(crate) fn candidates(
     {
         let total_awarded = if row.budget.is_some() {
             if lock_budgets {
-                diesel::update(campaigns::table.find(&row.id))
+                native!(conn, c => diesel::update(campaigns::table.find(&row.id))
                     .set(campaigns::awarded.eq(campaigns::awarded))
-                    .execute(conn)?;
+                    .execute(c))?;
             }
-            campaigns::table
+            native!(conn, c => campaigns::table
                 .find(&row.id)
                 .select(campaigns::awarded)
-                .get_result(conn)?
+                .get_result(c))?
         } else {
             row.awarded
         };
         let member_awarded: Option<i64> = if row.member_cap.is_some() {
-            campaign_usage::table
+            native!(conn, c => campaign_usage::table
                 .find((&row.id, membership_id))
                 .select(campaign_usage::awarded)
-                .get_result(conn)
-                .optional()?
+                .get_result(c))
+            .optional()?
         } else {
             None
         };
@@ -191,21 +191,21 @@ pub(crate) fn record_award(
 ) -> StoreResult<()> {
     let units = points_to_db(points)?;
     // The membership is locked, so no one else can insert this usage row meanwhile.
-    let updated = diesel::update(campaign_usage::table.find((campaign_id, membership_id)))
+    let updated = native!(conn, c => diesel::update(campaign_usage::table.find((campaign_id, membership_id)))
         .set(campaign_usage::awarded.eq(campaign_usage::awarded + units))
-        .execute(conn)?;
+        .execute(c))?;
     if updated == 0 {
-        diesel::insert_into(campaign_usage::table)
+        native!(conn, c => diesel::insert_into(campaign_usage::table)
             .values((
                 campaign_usage::campaign_id.eq(campaign_id),
                 campaign_usage::membership_id.eq(membership_id),
                 campaign_usage::awarded.eq(units),
             ))
-            .execute(conn)?;
+            .execute(c))?;
     }
-    diesel::update(campaigns::table.find(campaign_id))
+    native!(conn, c => diesel::update(campaigns::table.find(campaign_id))
         .set(campaigns::awarded.eq(campaigns::awarded + units))
-        .execute(conn)?;
+        .execute(c))?;
     Ok(())
 }
 
@@ -241,9 +241,9 @@ fn create_campaign_in(
         created_at: now,
     };
     campaign_to_row(&mut row, &campaign)?;
-    diesel::insert_into(campaigns::table)
+    native!(conn, c => diesel::insert_into(campaigns::table)
         .values(&row)
-        .execute(conn)?;
+        .execute(c))?;
     touch_program(conn, program_id)?;
     Ok(Written::new(row, program.rules.currency))
 }
@@ -261,9 +261,9 @@ fn update_campaign_in(
     let spec = CampaignSpec { id, ..spec.clone() };
     let campaign = validate(spec, program.rules.currency, row.awarded)?;
     campaign_to_row(&mut row, &campaign)?;
-    diesel::update(campaigns::table.find(campaign_id))
+    native!(conn, c => diesel::update(campaigns::table.find(campaign_id))
         .set(&row)
-        .execute(conn)?;
+        .execute(c))?;
     touch_program(conn, &row.program_id)?;
     Ok(Written::new(row, program.rules.currency))
 }
@@ -277,9 +277,9 @@ fn set_campaign_active_in(
 ) -> StoreResult<Written> {
     let mut row = load_row(conn, tenant, campaign_id)?;
     let program = load_program(conn, tenant, &row.program_id)?;
-    diesel::update(campaigns::table.find(campaign_id))
+    native!(conn, c => diesel::update(campaigns::table.find(campaign_id))
         .set(campaigns::active.eq(active))
-        .execute(conn)?;
+        .execute(c))?;
     touch_program(conn, &row.program_id)?;
     row.active = active;
     Ok(Written::new(row, program.rules.currency))
@@ -396,15 +396,15 @@ impl Store {
     pub fn list_campaigns(&self, tenant: &str, program_id: &str) -> StoreResult<Vec<CampaignView>> {
         self.read(|conn| {
             let program = load_program(conn, tenant, program_id)?;
-            campaigns::table
+            native!(conn, c => campaigns::table
                 .filter(campaigns::tenant_id.eq(tenant))
                 .filter(campaigns::program_id.eq(program_id))
                 .order(campaigns::id)
                 .select(CampaignRow::as_select())
-                .load(conn)?
-                .into_iter()
-                .map(|row| view(row, program.rules.currency))
-                .collect()
+                .load(c))?
+            .into_iter()
+            .map(|row| view(row, program.rules.currency))
+            .collect()
         })
     }
 }

@@ -22,7 +22,7 @@ use loyalty_core::{Currency, Money, Redemption};
 use crate::account::{Account, EntryMeta, parse_id};
 use crate::amounts::{money_from_db, points_from_db};
 use crate::clock::{from_db_time, to_db_time};
-use crate::db::DbConnection;
+use crate::db::{DbConnection, native};
 use crate::error::{StoreError, StoreResult};
 use crate::models::ledger::{AllocationRow, HoldRow};
 use crate::ops::earn::check_actor;
@@ -46,14 +46,14 @@ struct LockedHold {
 
 /// Rebuilds the core hold from its row and the allocations of its `reserved` entry.
 fn hold_of(conn: &mut DbConnection, row: &HoldRow) -> StoreResult<Hold> {
-    let rows: Vec<AllocationRow> = lot_allocations::table
+    let rows: Vec<AllocationRow> = native!(conn, c => lot_allocations::table
         .inner_join(ledger_entries::table)
         .filter(lot_allocations::hold_id.eq(&row.id))
         .filter(ledger_entries::kind.eq(EntryKind::Reserved.as_str()))
         // Allocation ids are time-ordered and written in spending order.
         .order(lot_allocations::id)
         .select(AllocationRow::as_select())
-        .load(conn)?;
+        .load(c))?;
     let allocations = rows
         .iter()
         .map(|a| {
@@ -84,22 +84,22 @@ fn lock_hold(
 ) -> StoreResult<LockedHold> {
     // A hold never changes membership, so reading it before the lock is safe; its status is
     // read again under the lock.
-    let membership_id: String = holds::table
+    let membership_id: String = native!(conn, c => holds::table
         .filter(holds::id.eq(hold_id))
         .filter(holds::tenant_id.eq(tenant))
         .select(holds::membership_id)
-        .get_result(conn)
-        .optional()?
-        .ok_or_else(|| StoreError::NotFound {
-            what: "hold",
-            id: hold_id.to_owned(),
-        })?;
+        .get_result(c))
+    .optional()?
+    .ok_or_else(|| StoreError::NotFound {
+        what: "hold",
+        id: hold_id.to_owned(),
+    })?;
     let mut acct = Account::lock(conn, tenant, &membership_id, now)?;
     acct.settle(conn)?;
-    let row: HoldRow = holds::table
+    let row: HoldRow = native!(conn, c => holds::table
         .find(hold_id)
         .select(HoldRow::as_select())
-        .get_result(conn)?;
+        .get_result(c))?;
     let hold = hold_of(conn, &row)?;
     let currency = currency_of(conn, &acct.row.program_id)?;
     Ok(LockedHold {
@@ -180,7 +180,7 @@ fn finish(
     let status = locked.hold.status.as_str();
     let captured = crate::amounts::points_to_db(outcome.captured)?;
     let resolved_at = to_db_time(now);
-    let changed = diesel::update(
+    let changed = native!(conn, c => diesel::update(
         holds::table
             .filter(holds::id.eq(&row.id))
             .filter(holds::status.eq(HoldStatus::Active.as_str())),
@@ -190,7 +190,7 @@ fn finish(
         holds::captured.eq(captured),
         holds::resolved_at.eq(Some(resolved_at)),
     ))
-    .execute(conn)?;
+    .execute(c))?;
     if changed != 1 {
         return Err(StoreError::FailedPrecondition(format!(
             "hold {} was resolved by another operation; a hold is resolved exactly once",

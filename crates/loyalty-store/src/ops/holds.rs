@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use crate::account::{EntryMeta, balances_of};
 use crate::amounts::{from_db, money_to_db};
 use crate::clock::{from_db_time, to_db_time};
-use crate::db::DbConnection;
+use crate::db::{DbConnection, native};
 use crate::error::{StoreError, StoreResult};
 use crate::fingerprint::{Canonical, Fingerprint};
 use crate::models::ledger::HoldRow;
@@ -197,10 +197,10 @@ pub(crate) fn hold_view(
 
 /// A program's currency.
 pub(crate) fn currency_of(conn: &mut DbConnection, program_id: &str) -> StoreResult<Currency> {
-    let code: String = programs::table
+    let code: String = native!(conn, c => programs::table
         .find(program_id)
         .select(programs::currency)
-        .get_result(conn)?;
+        .get_result(c))?;
     Ok(Currency::new(&code)?)
 }
 
@@ -210,16 +210,16 @@ pub(crate) fn load_hold(
     tenant: &str,
     hold_id: &str,
 ) -> StoreResult<HoldRow> {
-    holds::table
+    native!(conn, c => holds::table
         .filter(holds::id.eq(hold_id))
         .filter(holds::tenant_id.eq(tenant))
         .select(HoldRow::as_select())
-        .get_result(conn)
-        .optional()?
-        .ok_or_else(|| StoreError::NotFound {
-            what: "hold",
-            id: hold_id.to_owned(),
-        })
+        .get_result(c))
+    .optional()?
+    .ok_or_else(|| StoreError::NotFound {
+        what: "hold",
+        id: hold_id.to_owned(),
+    })
 }
 
 impl Store {
@@ -281,9 +281,9 @@ impl Store {
                     resolved_at: None,
                 };
                 // The hold row comes first: the allocations refer to it.
-                diesel::insert_into(holds::table)
+                native!(conn, c => diesel::insert_into(holds::table)
                     .values(&row)
-                    .execute(conn)?;
+                    .execute(c))?;
                 let meta = EntryMeta {
                     reference: Some(reference.clone()),
                     hold_id: Some(row.id.clone()),
@@ -301,10 +301,10 @@ impl Store {
     pub fn get_hold(&self, tenant: &str, hold_id: &str) -> StoreResult<HoldView> {
         self.read(|conn| {
             let row = load_hold(conn, tenant, hold_id)?;
-            let membership: MembershipRow = memberships::table
+            let membership: MembershipRow = native!(conn, c => memberships::table
                 .find(&row.membership_id)
                 .select(MembershipRow::as_select())
-                .get_result(conn)?;
+                .get_result(c))?;
             let currency = currency_of(conn, &membership.program_id)?;
             let balances = PointBalances::from(&balances_of(&membership)?);
             Ok(hold_view(&row, &membership, currency, balances))
@@ -323,12 +323,12 @@ impl Store {
         self.read(|conn| {
             let membership = find_membership(conn, tenant, member_id, program_id)?;
             let currency = currency_of(conn, program_id)?;
-            let rows: Vec<HoldRow> = holds::table
+            let rows: Vec<HoldRow> = native!(conn, c => holds::table
                 .filter(holds::membership_id.eq(&membership.id))
                 .order(holds::id.desc())
                 .limit(MAX_LISTED_HOLDS)
                 .select(HoldRow::as_select())
-                .load(conn)?;
+                .load(c))?;
             let balances = PointBalances::from(&balances_of(&membership)?);
             Ok(rows
                 .iter()

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::account::balances_of;
 use crate::clock::from_db_time;
-use crate::db::DbConnection;
+use crate::db::{DbConnection, native};
 use crate::error::{StoreError, StoreResult};
 use crate::models::member::{MemberRow, MembershipRow};
 use crate::schema::{members, memberships};
@@ -135,16 +135,16 @@ pub(crate) fn load_member(
     tenant: &str,
     member_id: &str,
 ) -> StoreResult<MemberRow> {
-    members::table
+    native!(conn, c => members::table
         .filter(members::id.eq(member_id))
         .filter(members::tenant_id.eq(tenant))
         .select(MemberRow::as_select())
-        .get_result(conn)
-        .optional()?
-        .ok_or_else(|| StoreError::NotFound {
-            what: "member",
-            id: member_id.to_owned(),
-        })
+        .get_result(c))
+    .optional()?
+    .ok_or_else(|| StoreError::NotFound {
+        what: "member",
+        id: member_id.to_owned(),
+    })
 }
 
 /// Fails with `FailedPrecondition` when the member is deactivated.
@@ -166,17 +166,17 @@ pub(crate) fn find_membership(
     member_id: &str,
     program_id: &str,
 ) -> StoreResult<MembershipRow> {
-    memberships::table
+    native!(conn, c => memberships::table
         .filter(memberships::tenant_id.eq(tenant))
         .filter(memberships::member_id.eq(member_id))
         .filter(memberships::program_id.eq(program_id))
         .select(MembershipRow::as_select())
-        .get_result(conn)
-        .optional()?
-        .ok_or_else(|| StoreError::NotFound {
-            what: "membership",
-            id: format!("member {member_id} in program {program_id}"),
-        })
+        .get_result(c))
+    .optional()?
+    .ok_or_else(|| StoreError::NotFound {
+        what: "membership",
+        id: format!("member {member_id} in program {program_id}"),
+    })
 }
 
 impl Store {
@@ -188,34 +188,34 @@ impl Store {
     /// A member by card number.
     pub fn find_member_by_card(&self, tenant: &str, card: &CardNumber) -> StoreResult<Member> {
         self.read(|conn| {
-            members::table
+            native!(conn, c => members::table
                 .filter(members::tenant_id.eq(tenant))
                 .filter(members::card_number.eq(card.as_str()))
                 .select(MemberRow::as_select())
-                .get_result(conn)
-                .optional()?
-                .map(Member::from)
-                .ok_or_else(|| StoreError::NotFound {
-                    what: "card",
-                    id: card.as_str().to_owned(),
-                })
+                .get_result(c))
+            .optional()?
+            .map(Member::from)
+            .ok_or_else(|| StoreError::NotFound {
+                what: "card",
+                id: card.as_str().to_owned(),
+            })
         })
     }
 
     /// A member by the tenant's customer id.
     pub fn find_member_by_customer(&self, tenant: &str, customer_id: &str) -> StoreResult<Member> {
         self.read(|conn| {
-            members::table
+            native!(conn, c => members::table
                 .filter(members::tenant_id.eq(tenant))
                 .filter(members::customer_id.eq(customer_id.trim()))
                 .select(MemberRow::as_select())
-                .get_result(conn)
-                .optional()?
-                .map(Member::from)
-                .ok_or_else(|| StoreError::NotFound {
-                    what: "customer",
-                    id: customer_id.to_owned(),
-                })
+                .get_result(c))
+            .optional()?
+            .map(Member::from)
+            .ok_or_else(|| StoreError::NotFound {
+                what: "customer",
+                id: customer_id.to_owned(),
+            })
         })
     }
 
@@ -247,15 +247,15 @@ impl Store {
     pub fn list_referrals(&self, tenant: &str, member_id: &str) -> StoreResult<Vec<Member>> {
         self.read(|conn| {
             load_member(conn, tenant, member_id)?;
-            Ok(members::table
+            Ok(native!(conn, c => members::table
                 .filter(members::tenant_id.eq(tenant))
                 .filter(members::referrer_id.eq(member_id))
                 .order(members::id)
                 .select(MemberRow::as_select())
-                .load(conn)?
-                .into_iter()
-                .map(Member::from)
-                .collect())
+                .load(c))?
+            .into_iter()
+            .map(Member::from)
+            .collect())
         })
     }
 
@@ -275,15 +275,15 @@ impl Store {
     pub fn list_memberships(&self, tenant: &str, member_id: &str) -> StoreResult<Vec<Membership>> {
         self.read(|conn| {
             load_member(conn, tenant, member_id)?;
-            memberships::table
+            native!(conn, c => memberships::table
                 .filter(memberships::tenant_id.eq(tenant))
                 .filter(memberships::member_id.eq(member_id))
                 .order(memberships::id)
                 .select(MembershipRow::as_select())
-                .load(conn)?
-                .into_iter()
-                .map(Membership::try_from)
-                .collect()
+                .load(c))?
+            .into_iter()
+            .map(Membership::try_from)
+            .collect()
         })
     }
 }

@@ -17,7 +17,7 @@ use diesel::prelude::*;
 use loyalty_core::{IdempotencyKey, Rules};
 
 use crate::clock::to_db_time;
-use crate::db::DbConnection;
+use crate::db::{DbConnection, native};
 use crate::error::{StoreError, StoreResult};
 use crate::fingerprint::{fields, fingerprint};
 use crate::ops::members::find_membership;
@@ -74,19 +74,19 @@ impl Store {
         };
         let recorded = self.write(|conn| {
             // Attempts older than the window never count again; keep the table small.
-            diesel::delete(
+            native!(conn, c => diesel::delete(
                 redemption_attempts::table
                     .filter(redemption_attempts::membership_id.eq(&membership_id))
                     .filter(redemption_attempts::attempted_at.le(window_start(now))),
             )
-            .execute(conn)?;
-            diesel::insert_into(redemption_attempts::table)
+            .execute(c))?;
+            native!(conn, c => diesel::insert_into(redemption_attempts::table)
                 .values((
                     redemption_attempts::id.eq(&attempt_id),
                     redemption_attempts::membership_id.eq(&membership_id),
                     redemption_attempts::attempted_at.eq(to_db_time(now)),
                 ))
-                .execute(conn)?;
+                .execute(c))?;
             Ok(())
         });
         match recorded {
@@ -117,11 +117,11 @@ pub(crate) fn check_redemption_rate(
     let Some(limit) = rules.redemptions_per_minute else {
         return Ok(());
     };
-    let attempts: i64 = redemption_attempts::table
+    let attempts: i64 = native!(conn, c => redemption_attempts::table
         .filter(redemption_attempts::membership_id.eq(membership_id))
         .filter(redemption_attempts::attempted_at.gt(window_start(now)))
         .count()
-        .get_result(conn)?;
+        .get_result(c))?;
     if attempts > i64::from(limit) {
         return Err(StoreError::RateLimited { limit });
     }

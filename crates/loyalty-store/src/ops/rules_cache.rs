@@ -18,7 +18,7 @@ use std::sync::{Arc, LazyLock, Mutex, PoisonError};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use crate::db::DbConnection;
+use crate::db::{DbConnection, native};
 use crate::error::{StoreError, StoreResult};
 use crate::models::campaign::CampaignRow;
 use crate::ops::programs::{Program, load_program_fresh};
@@ -41,16 +41,16 @@ static CACHE: LazyLock<Mutex<HashMap<String, Cached>>> =
     LazyLock::new(|| Mutex::new(HashMap::new()));
 
 fn stamp_of(conn: &mut DbConnection, tenant: &str, program_id: &str) -> StoreResult<Stamp> {
-    programs::table
+    native!(conn, c => programs::table
         .filter(programs::id.eq(program_id))
         .filter(programs::tenant_id.eq(tenant))
         .select((programs::version, programs::updated_at))
-        .get_result(conn)
-        .optional()?
-        .ok_or_else(|| StoreError::NotFound {
-            what: "program",
-            id: program_id.to_owned(),
-        })
+        .get_result(c))
+    .optional()?
+    .ok_or_else(|| StoreError::NotFound {
+        what: "program",
+        id: program_id.to_owned(),
+    })
 }
 
 fn with_entry<T>(
@@ -103,15 +103,13 @@ pub(crate) fn active_campaigns(
     if let Some(rows) = with_entry(&program.id, same, |c| c.campaigns.clone()).flatten() {
         return Ok(rows);
     }
-    let rows: Arc<Vec<CampaignRow>> = Arc::new(
-        campaigns::table
+    let rows: Arc<Vec<CampaignRow>> = Arc::new(native!(conn, c => campaigns::table
             .filter(campaigns::tenant_id.eq(&program.tenant_id))
             .filter(campaigns::program_id.eq(&program.id))
             .filter(campaigns::active.eq(true))
             .order(campaigns::id)
             .select(CampaignRow::as_select())
-            .load(conn)?,
-    );
+            .load(c))?);
     with_entry(&program.id, same, |c| c.campaigns = Some(rows.clone()));
     Ok(rows)
 }
@@ -119,8 +117,8 @@ pub(crate) fn active_campaigns(
 /// Marks a program's configuration changed (a campaign was created, edited or switched): the
 /// next load on every replica reads it afresh.
 pub(crate) fn touch_program(conn: &mut DbConnection, program_id: &str) -> StoreResult<()> {
-    diesel::update(programs::table.find(program_id))
+    native!(conn, c => diesel::update(programs::table.find(program_id))
         .set(programs::version.eq(programs::version + 1))
-        .execute(conn)?;
+        .execute(c))?;
     Ok(())
 }

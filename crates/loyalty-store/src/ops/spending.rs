@@ -12,7 +12,7 @@ use loyalty_core::{
 use crate::account::Account;
 use crate::amounts::{money_from_db, money_to_db, points_from_db, points_to_db};
 use crate::clock::to_db_time;
-use crate::db::DbConnection;
+use crate::db::{DbConnection, native};
 use crate::error::{StoreError, StoreResult};
 use crate::fingerprint::Fingerprint;
 use crate::literal::{HoldActive, SumHoldPoints, SumHoldValue};
@@ -155,18 +155,18 @@ pub(crate) fn already_on_bill(
     reference: &str,
     currency: Currency,
 ) -> StoreResult<OnBill> {
-    let bill: Option<(i64, i64)> = bills::table
+    let bill: Option<(i64, i64)> = native!(conn, c => bills::table
         .filter(bills::membership_id.eq(membership_id))
         .filter(bills::reference.eq(reference))
         .select((bills::redeemed, bills::redeemed_value))
-        .get_result(conn)
-        .optional()?;
-    let (held_points, held_value): (i64, i64) = holds::table
+        .get_result(c))
+    .optional()?;
+    let (held_points, held_value): (i64, i64) = native!(conn, c => holds::table
         .filter(holds::membership_id.eq(membership_id))
         .filter(holds::reference.eq(reference))
         .filter(HoldActive)
         .select((SumHoldPoints, SumHoldValue))
-        .get_result(conn)?;
+        .get_result(c))?;
     let (redeemed, redeemed_value) = bill.unwrap_or((0, 0));
     Ok(OnBill {
         points: points_from_db(redeemed)?.checked_add(points_from_db(held_points)?)?,
@@ -216,22 +216,22 @@ pub(crate) fn add_to_bill(
     let now = to_db_time(now);
     let points = points_to_db(points)?;
     let value = money_to_db(value)?;
-    let existing: Option<String> = bills::table
+    let existing: Option<String> = native!(conn, c => bills::table
         .filter(bills::membership_id.eq(&membership.id))
         .filter(bills::reference.eq(reference))
         .select(bills::id)
-        .get_result(conn)
-        .optional()?;
+        .get_result(c))
+    .optional()?;
     match existing {
         Some(id) => {
-            diesel::update(bills::table.filter(bills::id.eq(id)))
+            native!(conn, c => diesel::update(bills::table.filter(bills::id.eq(id)))
                 .set((
                     bills::redeemed.eq(bills::redeemed + points),
                     bills::redeemed_value.eq(bills::redeemed_value + value),
                     bills::total.eq(gross_total),
                     bills::updated_at.eq(now),
                 ))
-                .execute(conn)?;
+                .execute(c))?;
         }
         None => {
             let row = BillRow {
@@ -254,9 +254,9 @@ pub(crate) fn add_to_bill(
                 created_at: now,
                 updated_at: now,
             };
-            diesel::insert_into(bills::table)
+            native!(conn, c => diesel::insert_into(bills::table)
                 .values(&row)
-                .execute(conn)?;
+                .execute(c))?;
         }
     }
     Ok(())

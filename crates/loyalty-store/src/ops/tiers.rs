@@ -11,13 +11,14 @@ use serde::{Deserialize, Serialize};
 use crate::account::{Account, EntryMeta, balances_of};
 use crate::amounts::from_db;
 use crate::clock::to_db_time;
-use crate::db::DbConnection;
+use crate::db::{DbConnection, native};
 use crate::error::{StoreError, StoreResult};
 use crate::literal::{SumBillEarnAmount, SumSpendDays};
 use crate::models::member::{MembershipRow, SpendDayRow};
 use crate::ops::members::find_membership;
 use crate::ops::rules_cache::load_program;
 use crate::schema::{bills, memberships, qualifying_spend_days};
+use crate::statements::AddSpendDay;
 use crate::store::Store;
 
 /// A tier change a call made.
@@ -103,17 +104,17 @@ fn qualifying_spend_since(
         .succ_opt()
         .map(|day| day.and_time(NaiveTime::MIN))
         .ok_or_else(|| StoreError::Corrupt(format!("no day follows {first_day}")))?;
-    let whole_days: i64 = qualifying_spend_days::table
+    let whole_days: i64 = native!(conn, c => qualifying_spend_days::table
         .filter(qualifying_spend_days::membership_id.eq(membership_id))
         .filter(qualifying_spend_days::day.gt(first_day))
         .select(SumSpendDays)
-        .get_result(conn)?;
-    let first_day_part: i64 = bills::table
+        .get_result(c))?;
+    let first_day_part: i64 = native!(conn, c => bills::table
         .filter(bills::membership_id.eq(membership_id))
         .filter(bills::earned_at.ge(since))
         .filter(bills::earned_at.lt(next_midnight))
         .select(SumBillEarnAmount)
-        .get_result(conn)?;
+        .get_result(c))?;
     whole_days.checked_add(first_day_part).ok_or_else(|| {
         StoreError::Corrupt(format!(
             "the qualifying spend of membership {membership_id} overflows"
@@ -137,17 +138,20 @@ pub(crate) fn add_qualifying_spend(
     }
     let day = earned_at.date();
     // The CHECK (amount >= 0) refuses taking away more than the day holds.
-    let updated = diesel::update(q::qualifying_spend_days.find((membership_id, day)))
-        .set(q::amount.eq(q::amount + amount))
-        .execute(conn)?;
+    let statement = AddSpendDay {
+        amount: &amount,
+        membership_id,
+        day: &day,
+    };
+    let updated = native!(conn, c => statement.execute(c))?;
     if updated == 0 {
-        diesel::insert_into(q::qualifying_spend_days)
+        native!(conn, c => diesel::insert_into(q::qualifying_spend_days)
             .values(SpendDayRow {
                 membership_id: membership_id.to_owned(),
                 day,
                 amount,
             })
-            .execute(conn)?;
+            .execute(c))?;
     }
     Ok(())
 }
@@ -240,12 +244,12 @@ impl Store {
     pub fn reevaluate_tiers(&self, tenant: &str, program_id: &str) -> StoreResult<usize> {
         let (program, ids) = self.read(|conn| {
             let program = load_program(conn, tenant, program_id)?;
-            let ids: Vec<String> = memberships::table
+            let ids: Vec<String> = native!(conn, c => memberships::table
                 .filter(memberships::tenant_id.eq(tenant))
                 .filter(memberships::program_id.eq(program_id))
                 .order(memberships::id)
                 .select(memberships::id)
-                .load(conn)?;
+                .load(c))?;
             Ok((program, ids))
         })?;
         let rules = &program.rules;
