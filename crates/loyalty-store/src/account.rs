@@ -145,6 +145,47 @@ impl Account {
         })
     }
 
+    /// Locks and loads the membership of member `member_id` in program `program_id`, in one
+    /// statement like [`Account::lock`]. Fails with `NotFound` when the member has not joined
+    /// the program (or either is not the tenant's).
+    pub fn lock_of(
+        conn: &mut DbConnection,
+        tenant: &str,
+        member_id: &str,
+        program_id: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Account> {
+        use crate::schema::memberships::dsl as m;
+        let query = m::memberships
+            .filter(m::tenant_id.eq(tenant))
+            .filter(m::member_id.eq(member_id))
+            .filter(m::program_id.eq(program_id));
+        let row: Option<MembershipRow> = match conn {
+            DbConnection::Postgres(pg) => query
+                .select(MembershipRow::as_select())
+                .for_update()
+                .get_result(pg)
+                .optional()?,
+            DbConnection::Sqlite(sqlite) => query
+                .select(MembershipRow::as_select())
+                .get_result(sqlite)
+                .optional()?,
+        };
+        let Some(row) = row else {
+            return Err(StoreError::NotFound {
+                what: "membership",
+                id: format!("member {member_id} in program {program_id}"),
+            });
+        };
+        let balances = balances_of(&row)?;
+        Ok(Account {
+            row,
+            balances,
+            now,
+            posted: Vec::new(),
+        })
+    }
+
     /// Expires this membership's overdue lots and matures its due pending lots, posting an
     /// `expired` / `matured` entry for each lot, so every operation sees up-to-date balances.
     /// Returns the points that expired.

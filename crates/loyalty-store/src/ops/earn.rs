@@ -206,10 +206,8 @@ fn earn_in(
     let rules = &program.rules;
     let member = load_member(conn, tenant, &request.member_id)?;
     require_active(&member)?;
-    let membership = find_membership(conn, tenant, &member.id, &program.id)?;
-
     // Lock order: the member's account, then the referrer's, then budgeted campaigns.
-    let mut acct = Account::lock(conn, tenant, &membership.id, now)?;
+    let mut acct = Account::lock_of(conn, tenant, &member.id, &program.id, now)?;
     acct.settle(conn)?;
     let mut referrer = match referrer_membership(conn, tenant, &member, &program.id, rules)? {
         Some(row) => {
