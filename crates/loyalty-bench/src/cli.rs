@@ -206,7 +206,9 @@ pub async fn execute(cli: Cli) -> anyhow::Result<bool> {
                 progress_every: Duration::from_secs(args.progress_every.max(1)),
                 verify: args.verify,
             };
+            print_machine("before");
             let outcome = grow::run(&plan, &args.db.source()?).await?;
+            print_machine("after");
             println!(
                 "grow: {} ({} in flight)",
                 args.db.source()?.engine(),
@@ -251,6 +253,7 @@ async fn run(args: &RunArgs) -> anyhow::Result<bool> {
     };
     let mut rows: Vec<Row> = Vec::new();
     let mut passed = true;
+    print_machine("before");
     println!("{}", report::header());
     for &workload in &workloads {
         for &mode in modes {
@@ -289,6 +292,7 @@ async fn run(args: &RunArgs) -> anyhow::Result<bool> {
         }
     }
     println!();
+    print_machine("after");
     println!(
         "{}",
         if passed {
@@ -298,6 +302,18 @@ async fn run(args: &RunArgs) -> anyhow::Result<bool> {
         }
     );
     Ok(passed)
+}
+
+/// The machine's CPUs and load average (Linux), so a table says how busy the machine was.
+fn print_machine(when: &str) {
+    let cpus = std::thread::available_parallelism().map_or(0, usize::from);
+    let load = std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "));
+    match load {
+        Some(load) => println!("{cpus} CPUs; load average (1, 5, 15 min) {when}: {load}"),
+        None => println!("{cpus} CPUs"),
+    }
 }
 
 fn print_outcome(outcome: &RunOutcome) {

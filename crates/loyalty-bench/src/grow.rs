@@ -86,7 +86,7 @@ impl Filler {
                     let mut rec = Recorder::new(Instant::now());
                     filler
                         .shop
-                        .earn(&mut rec, member, &format!("G{n}"), crate::shop::EARN_BILL)
+                        .earn(&mut rec, member, &format!("G{n}"), false)
                         .await;
                     failed += rec.summary().failed;
                 }
@@ -127,13 +127,8 @@ async fn measure(shop: &DirectShop, phase: &str, calls: u64, in_flight: usize) -
                 }
                 let members = shop.members();
                 let member = &members[Workload::EarnSpread.member(caller, n, 1, members.len())];
-                shop.earn(
-                    &mut rec,
-                    member,
-                    &format!("{phase}{n}"),
-                    crate::shop::EARN_BILL,
-                )
-                .await;
+                shop.earn(&mut rec, member, &format!("{phase}{n}"), false)
+                    .await;
             }
         });
     }
