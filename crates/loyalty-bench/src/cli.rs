@@ -328,5 +328,6 @@ fn print_outcome(outcome: &RunOutcome) {
         "    {verdict}: {}",
         outcome.invariants.replace('\n', "\n    ")
     );
+    println!("    {}", outcome.cpu);
     let _ = std::io::stdout().flush();
 }

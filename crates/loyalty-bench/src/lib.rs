@@ -15,6 +15,7 @@
 //! - [`workload`]: the workloads and which member each call goes to.
 //! - [`shop`]: the benchmark's program and the amounts every workload uses, in both modes.
 //! - [`driver`]: the closed loop: N callers for a fixed time, a warm-up that is not counted.
+//! - [`cpu`]: CPU time of the bench and its servers, printed with each run.
 //! - [`stats`]: what a run records (latencies, errors by code, acknowledged calls) and exact
 //!   percentiles.
 //! - [`report`]: the printed tables.
@@ -29,6 +30,7 @@
 
 pub mod check;
 pub mod cli;
+pub mod cpu;
 pub mod database;
 pub mod direct;
 pub mod driver;

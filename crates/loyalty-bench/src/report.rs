@@ -30,6 +30,8 @@ pub struct RunOutcome {
     pub invariants_ok: bool,
     /// What the invariant checker said.
     pub invariants: String,
+    /// CPU time the bench (and its servers) used while the callers ran.
+    pub cpu: String,
 }
 
 impl RunOutcome {
@@ -37,6 +39,19 @@ impl RunOutcome {
     pub fn passed(&self) -> bool {
         self.ledger.passed() && self.invariants_ok
     }
+}
+
+/// "CPU while the callers ran (N s): bench X s, servers Y s".
+pub fn cpu_note(wall: Duration, bench: Duration, servers: Option<Duration>) -> String {
+    let mut note = format!(
+        "CPU while the callers ran ({}): bench {}",
+        human(wall),
+        human(bench)
+    );
+    if let Some(servers) = servers {
+        note.push_str(&format!(", server(s) {}", human(servers)));
+    }
+    note
 }
 
 /// The header of the runs table.

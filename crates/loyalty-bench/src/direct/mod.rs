@@ -8,15 +8,16 @@
 mod calls;
 
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use loyalty_core::ErrorKind;
 use loyalty_store::{Store, StoreError, StoreResult};
 
-use crate::check;
 use crate::database::{DatabaseSource, FreshDatabase};
 use crate::driver::{self, Plan};
 use crate::report::{Row, RunOutcome};
+use crate::{check, cpu, report};
 pub use calls::DirectShop;
 
 /// Runs one store operation for the bench.
@@ -78,7 +79,15 @@ pub async fn run(
     .await?
     .with_in_flight(plan.in_flight);
     let tenant = shop.tenant().to_owned();
+    let (started, bench) = (Instant::now(), cpu::used(None));
     let rec = driver::drive(Arc::new(shop), plan).await?;
+    let cpu = report::cpu_note(
+        started.elapsed(),
+        cpu::used(None)
+            .zip(bench)
+            .map_or(Duration::ZERO, |(b, a)| b.saturating_sub(a)),
+        None,
+    );
     let url = db.url().to_owned();
     let acks = rec.acks().to_vec();
     let t = tenant.clone();
@@ -104,5 +113,6 @@ pub async fn run(
         ledger,
         invariants_ok: violations.is_empty(),
         invariants,
+        cpu,
     })
 }

@@ -7,11 +7,12 @@ pub mod client;
 pub mod server;
 
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
-use crate::check;
 use crate::database::{DatabaseSource, FreshDatabase};
 use crate::driver::{self, Plan};
 use crate::report::{Row, RunOutcome};
+use crate::{check, cpu, report};
 use client::GrpcShop;
 use server::{Fleet, ServerOptions};
 
@@ -37,7 +38,16 @@ pub async fn run(
         plan.in_flight,
     )
     .await?;
+    let pids = fleet.pids();
+    let (started, bench, servers) = (Instant::now(), cpu::used(None), cpu::used_by(&pids));
     let rec = driver::drive(Arc::new(shop), plan).await?;
+    let cpu = report::cpu_note(
+        started.elapsed(),
+        cpu::used(None)
+            .zip(bench)
+            .map_or(Duration::ZERO, |(b, a)| b.saturating_sub(a)),
+        Some(cpu::used_by(&pids).saturating_sub(servers)),
+    );
     // Stopped before the checks, so nothing changes the ledger while they read it.
     let tenant = fleet.tenant.clone();
     let fleet = tokio::task::spawn_blocking(move || {
@@ -72,5 +82,6 @@ pub async fn run(
         ledger,
         invariants_ok,
         invariants,
+        cpu,
     })
 }

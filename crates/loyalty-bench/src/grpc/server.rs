@@ -157,6 +157,11 @@ impl Fleet {
         &self.addrs
     }
 
+    /// The servers' process ids.
+    pub fn pids(&self) -> Vec<u32> {
+        self.children.iter().map(Child::id).collect()
+    }
+
     /// Waits until every server's health service says SERVING.
     pub async fn wait_healthy(&self) -> anyhow::Result<()> {
         let deadline = Instant::now() + START_TIMEOUT;
