@@ -13,7 +13,7 @@ use anyhow::{Context, bail};
 use loyalty_store::Store;
 
 use crate::database::{DatabaseSource, FreshDatabase};
-use crate::direct::{DirectShop, store_call};
+use crate::direct::{Access, DirectShop, store_call};
 use crate::report::human;
 use crate::stats::{Recorder, Summary, per_second, ratio};
 use crate::workload::Workload;
@@ -153,6 +153,7 @@ pub async fn run(plan: &GrowPlan, source: &DatabaseSource) -> anyhow::Result<Gro
     let (url, pool) = (db.url().to_owned(), plan.pool_size);
     let store = tokio::task::spawn_blocking(move || Store::open(&url, pool))
         .await?
+        .and_then(Store::with_writer)
         .with_context(|| format!("opening the store on {}", db.url()))?;
     eprintln!("grow: {} members on {}", plan.members, db.url());
     let shop = DirectShop::setup(&store, plan.members, false, plan.fill_in_flight).await?;
@@ -189,7 +190,7 @@ pub async fn run(plan: &GrowPlan, source: &DatabaseSource) -> anyhow::Result<Gro
         eprintln!("grow: running the invariant checker");
         let tenant = shop.tenant().to_owned();
         Some(
-            store_call(&store, move |s| s.verify(Some(&tenant)))
+            store_call(&store, Access::Write, move |s| s.verify(Some(&tenant)))
                 .await?
                 .is_empty(),
         )

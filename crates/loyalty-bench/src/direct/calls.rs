@@ -12,7 +12,7 @@ use loyalty_store::{
 };
 use rust_decimal::Decimal;
 
-use super::{code_of, store_call};
+use super::{Access, code_of, store_call};
 use crate::driver::Target;
 use crate::parallel::parallel_map;
 use crate::shop;
@@ -68,13 +68,13 @@ impl DirectShop {
         parallelism: usize,
     ) -> anyhow::Result<DirectShop> {
         anyhow::ensure!(members > 0, "a run needs at least one member");
-        let tenant = store_call(store, |s| s.create_tenant("Bench shop"))
+        let tenant = store_call(store, Access::Write, |s| s.create_tenant("Bench shop"))
             .await
             .context("creating the tenant")?
             .id;
         let rules = shop::program_rules()?;
         let t = tenant.clone();
-        let program = store_call(store, move |s| {
+        let program = store_call(store, Access::Write, move |s| {
             s.create_program(&t, shop::PROGRAM_NAME, rules)
         })
         .await
@@ -92,7 +92,7 @@ impl DirectShop {
                     email: None,
                     referrer_id: None,
                 };
-                let (member, _) = store_call(&s, move |s| s.enroll_member_in(&t, new, &[p]))
+                let (member, _) = store_call(&s, Access::Write, move |s| s.enroll_member_in(&t, new, &[p]))
                     .await
                     .context("enrolling a member")?;
                 anyhow::Ok(member.id)
@@ -146,7 +146,7 @@ impl DirectShop {
             actor: "bench".into(),
         };
         let tenant = self.tenant.clone();
-        store_call(&self.store, move |s| s.adjust(&tenant, request))
+        store_call(&self.store, Access::Write, move |s| s.adjust(&tenant, request))
             .await
             .with_context(|| format!("seeding member {i}"))?;
         Ok(())
@@ -159,11 +159,29 @@ impl DirectShop {
         rec: &mut Recorder,
         f: impl Fn(&Store, &str) -> StoreResult<T> + Clone + Send + 'static,
     ) -> Option<T> {
+        self.call_as(rec, Access::Write, f).await
+    }
+
+    /// [`call`](Self::call) for a call that only reads.
+    async fn read<T: Send + 'static>(
+        &self,
+        rec: &mut Recorder,
+        f: impl Fn(&Store, &str) -> StoreResult<T> + Clone + Send + 'static,
+    ) -> Option<T> {
+        self.call_as(rec, Access::Read, f).await
+    }
+
+    async fn call_as<T: Send + 'static>(
+        &self,
+        rec: &mut Recorder,
+        access: Access,
+        f: impl Fn(&Store, &str) -> StoreResult<T> + Clone + Send + 'static,
+    ) -> Option<T> {
         let started = Instant::now();
         let mut attempt = 1;
         loop {
             let (f, tenant) = (f.clone(), self.tenant.clone());
-            match store_call(&self.store, move |s| f(s, &tenant)).await {
+            match store_call(&self.store, access, move |s| f(s, &tenant)).await {
                 Ok(value) => {
                     rec.record(started, Ok(()));
                     return Some(value);
@@ -304,13 +322,13 @@ impl DirectShop {
             at: None,
             requested_points: Some(self.amounts.spend_points),
         };
-        self.call(rec, move |s, t| s.quote(t, request.clone()))
+        self.read(rec, move |s, t| s.quote(t, request.clone()))
             .await;
     }
 
     async fn balances(&self, rec: &mut Recorder, member: &str) {
         let (member, program) = (member.to_owned(), self.program.clone());
-        self.call(rec, move |s, t| s.get_membership(t, &member, &program))
+        self.read(rec, move |s, t| s.get_membership(t, &member, &program))
             .await;
     }
 }

@@ -20,22 +20,26 @@ use crate::report::{Row, RunOutcome};
 use crate::{check, cpu, report};
 pub use calls::DirectShop;
 
-/// Runs one store operation for the bench.
-///
-/// The one place the bench enters the store: today a blocking call on tokio's blocking pool,
-/// as the gRPC services do. When the store's writes move to a single writer task (group
-/// commit), this becomes that writer's entry point and nothing else in the bench changes.
+/// Whether a store call writes or only reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// A write: to the store's group-commit writer (SQLite) or a blocking thread.
+    Write,
+    /// A read: inline on SQLite, a blocking thread on PostgreSQL.
+    Read,
+}
+
+/// Runs one store operation for the bench: the one place the bench enters the store, the same
+/// entry points the gRPC services use ([`Store::submit`] for writes, [`Store::query`] for
+/// reads).
 pub async fn store_call<T: Send + 'static>(
     store: &Store,
+    access: Access,
     f: impl FnOnce(&Store) -> StoreResult<T> + Send + 'static,
 ) -> StoreResult<T> {
-    let store = store.clone();
-    match tokio::task::spawn_blocking(move || f(&store)).await {
-        Ok(result) => result,
-        Err(join) if join.is_panic() => std::panic::resume_unwind(join.into_panic()),
-        Err(join) => Err(StoreError::Unavailable(format!(
-            "the store call was cancelled: {join}"
-        ))),
+    match access {
+        Access::Write => store.submit(f).await,
+        Access::Read => store.query(f).await,
     }
 }
 
@@ -69,6 +73,7 @@ pub async fn run(
     let url = db.url().to_owned();
     let store = tokio::task::spawn_blocking(move || Store::open(&url, pool_size))
         .await?
+        .and_then(Store::with_writer)
         .with_context(|| format!("opening the store on {}", db.url()))?;
     let shop = DirectShop::setup(
         &store,
@@ -93,7 +98,7 @@ pub async fn run(
     let t = tenant.clone();
     let ledger =
         tokio::task::spawn_blocking(move || check::exactly_once(&url, &t, &acks)).await??;
-    let violations = store_call(&store, move |s| s.verify(Some(&tenant))).await?;
+    let violations = store_call(&store, Access::Write, move |s| s.verify(Some(&tenant))).await?;
     let invariants = if violations.is_empty() {
         "ledger consistent: every balance equals its entries and its lots".to_owned()
     } else {
