@@ -29,6 +29,8 @@ pub struct LedgerCheck {
     pub duplicated: Vec<String>,
     /// Acknowledged earns whose bill is missing, duplicated or earned nothing.
     pub bad_bills: Vec<String>,
+    /// The check could not be made (no database to read): says why.
+    pub skipped: Option<String>,
 }
 
 impl LedgerCheck {
@@ -37,8 +39,19 @@ impl LedgerCheck {
         self.missing.is_empty() && self.duplicated.is_empty() && self.bad_bills.is_empty()
     }
 
+    /// A check that was not made, and why.
+    pub fn skipped(why: &str) -> LedgerCheck {
+        LedgerCheck {
+            skipped: Some(why.to_owned()),
+            ..LedgerCheck::default()
+        }
+    }
+
     /// One line for the report.
     pub fn describe(&self) -> String {
+        if let Some(why) = &self.skipped {
+            return format!("exactly-once check skipped: {why}");
+        }
         let total: usize = self.acknowledged.values().sum();
         let kinds: Vec<String> = self
             .acknowledged

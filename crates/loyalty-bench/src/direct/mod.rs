@@ -116,7 +116,7 @@ pub async fn run(
             summary: rec.summary(),
         },
         ledger,
-        invariants_ok: violations.is_empty(),
+        invariants_ok: Some(violations.is_empty()),
         invariants,
         cpu,
     })

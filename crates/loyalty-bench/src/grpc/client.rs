@@ -118,6 +118,9 @@ pub struct GrpcShop {
     program: String,
     members: Vec<String>,
     in_flight: usize,
+    /// Prefix of every reference, key, program name, customer id and card number of this
+    /// run, so runs never collide on a server that outlives them (`--connect`).
+    tag: String,
 }
 
 /// Opens `channels` HTTP/2 channels (at least one per server), round-robin over the servers.
@@ -140,7 +143,8 @@ async fn connect(fleet: &Fleet, channels: usize) -> anyhow::Result<Vec<Channel>>
 
 impl GrpcShop {
     /// Connects `channels` channels to the fleet, creates the program and `members` members
-    /// (with `SEED_POINTS` each when `seed`), `parallelism` calls at a time.
+    /// (with `SEED_POINTS` each when `seed`), `parallelism` calls at a time. Everything it
+    /// creates is named after a fresh tag of the run.
     pub async fn setup(
         fleet: &Fleet,
         channels: usize,
@@ -148,6 +152,7 @@ impl GrpcShop {
         seed: bool,
         parallelism: usize,
     ) -> anyhow::Result<GrpcShop> {
+        let tag = format!("R{}-", &uuid::Uuid::new_v4().simple().to_string()[..8]);
         let channels = connect(fleet, channels).await?;
         let service = channels
             .iter()
@@ -158,9 +163,9 @@ impl GrpcShop {
             .map(|c| Clients::new(c.clone(), &fleet.admin_key))
             .collect::<anyhow::Result<Vec<_>>>()?;
         let request = pb::CreateProgramRequest {
-            name: shop::PROGRAM_NAME.into(),
+            name: format!("{} {tag}", shop::PROGRAM_NAME),
             rules: Some(shop::program_rules_pb()),
-            idempotency_key: "setup:program".into(),
+            idempotency_key: format!("{tag}setup:program"),
         };
         let programs = admin[0].programs.clone();
         let program = call(None, || {
@@ -173,15 +178,15 @@ impl GrpcShop {
         .context("CreateProgram answered no program")?
         .id;
         let enrollers = service.clone();
-        let p = program.clone();
+        let (p, t) = (program.clone(), tag.clone());
         let ids = parallel_map(members, parallelism, move |i| {
             let client = enrollers[i % enrollers.len()].members.clone();
             let request = pb::EnrollMemberRequest {
-                customer_id: format!("C{i}"),
-                card_number: format!("CARD-{i}"),
+                customer_id: format!("{t}C{i}"),
+                card_number: format!("{t}{i}"),
                 name: format!("Member {i}"),
                 program_ids: vec![p.clone()],
-                idempotency_key: format!("setup:enroll:{i}"),
+                idempotency_key: format!("{t}setup:enroll:{i}"),
                 ..pb::EnrollMemberRequest::default()
             };
             async move {
@@ -198,11 +203,11 @@ impl GrpcShop {
         })
         .await?;
         if seed {
-            let (ids, p) = (ids.clone(), program.clone());
+            let (ids, p, t) = (ids.clone(), program.clone(), tag.clone());
             parallel_map(members, parallelism, move |i| {
                 let client = admin[i % admin.len()].ledger.clone();
                 let request = pb::AdjustRequest {
-                    idempotency_key: format!("setup:seed:{i}"),
+                    idempotency_key: format!("{t}setup:seed:{i}"),
                     member_id: ids[i].clone(),
                     program_id: p.clone(),
                     points: shop::SEED_POINTS.to_string(),
@@ -228,6 +233,7 @@ impl GrpcShop {
             program,
             members: ids,
             in_flight: parallelism,
+            tag,
         })
     }
 
@@ -347,7 +353,7 @@ impl Target for GrpcShop {
         let c = &self.service[caller % self.service.len()];
         let member =
             &self.members[workload.member(caller, seq, self.in_flight, self.members.len())];
-        let reference = reference(caller, seq);
+        let reference = format!("{}{}", self.tag, reference(caller, seq));
         match workload {
             Workload::EarnSpread | Workload::EarnHot => {
                 self.earn(rec, c, member, &reference, shop::EARN_BILL).await;

@@ -6,6 +6,7 @@
 pub mod client;
 pub mod server;
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -16,19 +17,52 @@ use crate::{check, cpu, report};
 use client::GrpcShop;
 use server::{Fleet, ServerOptions};
 
-/// Runs `plan` over gRPC against fresh servers on a fresh database of `source`, with
-/// `members` members and `channels` HTTP/2 channels, then checks the ledger and runs the
-/// invariant checker.
+/// Servers that are already running (`--connect`), and how to check their ledger.
+#[derive(Debug, Clone)]
+pub struct Connected {
+    /// Their addresses (loopback).
+    pub addrs: Vec<SocketAddr>,
+    /// The tenant to work in.
+    pub tenant: String,
+    /// An admin key of the tenant.
+    pub admin_key: String,
+    /// A service key of the tenant.
+    pub service_key: String,
+    /// Their database, for the checks; `None` skips them.
+    pub database_url: Option<String>,
+}
+
+/// Runs `plan` over gRPC, with `members` members and `channels` HTTP/2 channels, against
+/// fresh servers on a fresh database of `source` (or the `connected` ones), then checks the
+/// ledger and runs the invariant checker.
 pub async fn run(
     plan: Plan,
     members: usize,
     channels: usize,
     options: &ServerOptions,
     source: &DatabaseSource,
+    connected: Option<&Connected>,
 ) -> anyhow::Result<RunOutcome> {
-    let db = FreshDatabase::create(source)?;
-    let (opts, url, dir) = (options.clone(), db.url().to_owned(), db.dir().to_owned());
-    let mut fleet = tokio::task::spawn_blocking(move || Fleet::start(&opts, &url, &dir)).await??;
+    let (db, fleet, check_url) = match connected {
+        None => {
+            let db = FreshDatabase::create(source)?;
+            let (opts, url, dir) = (options.clone(), db.url().to_owned(), db.dir().to_owned());
+            let fleet =
+                tokio::task::spawn_blocking(move || Fleet::start(&opts, &url, &dir)).await??;
+            let url = db.url().to_owned();
+            (Some(db), fleet, Some(url))
+        }
+        Some(c) => (
+            None,
+            Fleet::existing(
+                c.addrs.clone(),
+                c.tenant.clone(),
+                c.admin_key.clone(),
+                c.service_key.clone(),
+            ),
+            c.database_url.clone(),
+        ),
+    };
     fleet.wait_healthy().await?;
     let shop = GrpcShop::setup(
         &fleet,
@@ -46,32 +80,35 @@ pub async fn run(
         cpu::used(None)
             .zip(bench)
             .map_or(Duration::ZERO, |(b, a)| b.saturating_sub(a)),
-        Some(cpu::used_by(&pids).saturating_sub(servers)),
+        (!pids.is_empty()).then(|| cpu::used_by(&pids).saturating_sub(servers)),
     );
     // Stopped before the checks, so nothing changes the ledger while they read it.
     let tenant = fleet.tenant.clone();
-    let fleet = tokio::task::spawn_blocking(move || {
-        fleet.stop();
-        fleet
-    })
-    .await?;
-    drop(fleet);
-    let (url, acks, bin) = (
-        db.url().to_owned(),
-        rec.acks().to_vec(),
-        options.bin.clone(),
-    );
-    let (ledger, (invariants_ok, invariants)) = tokio::task::spawn_blocking(move || {
-        anyhow::Ok((
-            check::exactly_once(&url, &tenant, &acks)?,
-            check::verify_with_binary(&bin, &url, &tenant)?,
-        ))
-    })
-    .await??;
-    let mut backend = format!("grpc {}", source.engine());
-    if options.replicas > 1 {
-        backend.push_str(&format!(" x{}", options.replicas));
-    }
+    tokio::task::spawn_blocking(move || drop(fleet)).await?;
+    let (ledger, invariants_ok, invariants) = match check_url {
+        Some(url) => {
+            let (acks, bin) = (rec.acks().to_vec(), options.bin.clone());
+            let (ledger, (ok, said)) = tokio::task::spawn_blocking(move || {
+                anyhow::Ok((
+                    check::exactly_once(&url, &tenant, &acks)?,
+                    check::verify_with_binary(&bin, &url, &tenant)?,
+                ))
+            })
+            .await??;
+            (ledger, Some(ok), said)
+        }
+        None => (
+            check::LedgerCheck::skipped("no --check-database-url to read the ledger from"),
+            None,
+            "no --check-database-url".to_owned(),
+        ),
+    };
+    drop(db);
+    let backend = match (connected, options.replicas) {
+        (Some(_), _) => "grpc connected".to_owned(),
+        (None, 1) => format!("grpc {}", source.engine()),
+        (None, n) => format!("grpc {} x{n}", source.engine()),
+    };
     Ok(RunOutcome {
         row: Row {
             backend,

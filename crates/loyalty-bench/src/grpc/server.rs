@@ -152,6 +152,23 @@ impl Fleet {
         Ok(fleet)
     }
 
+    /// Servers started elsewhere (`--connect`), with the tenant and keys to use: nothing to
+    /// start, nothing to stop.
+    pub fn existing(
+        addrs: Vec<SocketAddr>,
+        tenant: String,
+        admin_key: String,
+        service_key: String,
+    ) -> Fleet {
+        Fleet {
+            children: Vec::new(),
+            addrs,
+            tenant,
+            admin_key,
+            service_key,
+        }
+    }
+
     /// The servers' addresses.
     pub fn addrs(&self) -> &[SocketAddr] {
         &self.addrs
