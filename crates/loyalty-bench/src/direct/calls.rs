@@ -92,9 +92,11 @@ impl DirectShop {
                     email: None,
                     referrer_id: None,
                 };
-                let (member, _) = store_call(&s, Access::Write, move |s| s.enroll_member_in(&t, new, &[p]))
-                    .await
-                    .context("enrolling a member")?;
+                let (member, _) = store_call(&s, Access::Write, move |s| {
+                    s.enroll_member_in(&t, new, &[p])
+                })
+                .await
+                .context("enrolling a member")?;
                 anyhow::Ok(member.id)
             }
         })
@@ -146,9 +148,11 @@ impl DirectShop {
             actor: "bench".into(),
         };
         let tenant = self.tenant.clone();
-        store_call(&self.store, Access::Write, move |s| s.adjust(&tenant, request))
-            .await
-            .with_context(|| format!("seeding member {i}"))?;
+        store_call(&self.store, Access::Write, move |s| {
+            s.adjust(&tenant, request)
+        })
+        .await
+        .with_context(|| format!("seeding member {i}"))?;
         Ok(())
     }
 

@@ -1,16 +1,16 @@
 //! `loyalty.v1.LedgerService`: checkout quotes, earning, actions, adjustments and redeeming
 //! here; holds in `holds.rs`, reversals, history and expiry in `history.rs` (under `ledger/`).
 //!
-//! Calls that carry a bill load the program first, in the same call to the store, to learn its
-//! currency: the bill's amounts are parsed as money of the program's currency, so a bill in
-//! another currency is refused before the store is asked.
+//! Calls that carry a bill learn the program's currency first ([`bill_currency`], from memory
+//! in the common case) and parse the bill's amounts as money of that currency, so a bill in
+//! another currency is refused before the store is asked; then they make one store call.
 
 mod history;
 mod holds;
 
-use loyalty_core::IdempotencyKey;
+use loyalty_core::{Currency, IdempotencyKey};
 use loyalty_store::{
-    ActionRequest, AdjustRequest, EarnRequest, Program, QuoteRequest, RedeemRequest, Role, Store,
+    ActionRequest, AdjustRequest, EarnRequest, QuoteRequest, RedeemRequest, Role, Store,
 };
 use tonic::{Request, Response, Status};
 
@@ -42,23 +42,20 @@ impl LedgerApi {
     }
 }
 
-/// Runs a write `f` with the tenant's program `program_id` loaded (its currency decides how a
-/// bill's amounts parse), in the same call to the writer, so both see one state.
-pub(crate) async fn in_program<T, F>(
+/// The currency a bill for program `program_id` is parsed in: from the store's cache of
+/// program rules without a database access when the program was used recently (the common
+/// case), otherwise read. The call that takes the bill checks it against the program's rules
+/// again inside its own transaction.
+pub(crate) async fn bill_currency(
     store: &Store,
-    tenant: String,
-    program_id: String,
-    f: F,
-) -> ApiResult<T>
-where
-    T: Send + 'static,
-    F: FnOnce(&Store, &Program) -> ApiResult<T> + Send + 'static,
-{
-    in_writer(store, move |s| {
-        let program = s.get_program(&tenant, &program_id)?;
-        f(s, &program)
-    })
-    .await
+    tenant: &str,
+    program_id: &str,
+) -> ApiResult<Currency> {
+    if let Some(currency) = store.cached_program_currency(tenant, program_id) {
+        return Ok(currency);
+    }
+    let (tenant, program_id) = (tenant.to_owned(), program_id.to_owned());
+    reading(store, move |s| s.program_currency(&tenant, &program_id)).await
 }
 
 /// [`writing`] for work that also converts values, and so fails with an [`ApiError`].
@@ -99,23 +96,17 @@ impl pb::ledger_service_server::LedgerService for LedgerApi {
         let member_id = id("member_id", &member_id)?;
         let program_id = id("program_id", &program_id)?;
         let requested_points = opt_points("points_to_redeem", &points_to_redeem)?;
-        let view = reading(&self.store, move |s| {
-            let p = s.get_program(&tenant, &program_id)?;
-            let bill = match BillIn::parse(bill.as_ref(), p.rules.currency, s.now()) {
-                Ok(bill) => bill,
-                Err(err) => return Ok(Err(err)),
-            };
-            let request = QuoteRequest {
-                member_id,
-                program_id,
-                reference: bill.reference,
-                lines: bill.lines,
-                at: bill.at,
-                requested_points,
-            };
-            s.quote(&tenant, request).map(Ok)
-        })
-        .await??;
+        let currency = bill_currency(&self.store, &tenant, &program_id).await?;
+        let bill = BillIn::parse(bill.as_ref(), currency, self.store.now())?;
+        let request = QuoteRequest {
+            member_id,
+            program_id,
+            reference: bill.reference,
+            lines: bill.lines,
+            at: bill.at,
+            requested_points,
+        };
+        let view = reading(&self.store, move |s| s.quote(&tenant, request)).await?;
         Ok(Response::new(quote_to_pb(&view)))
     }
 
@@ -133,27 +124,20 @@ impl pb::ledger_service_server::LedgerService for LedgerApi {
         } = request.into_inner();
         let (idempotency_key, member_id, program_id) =
             keyed(&idempotency_key, &member_id, &program_id)?;
-        let response = in_program(
-            &self.store,
-            tenant.clone(),
-            program_id.clone(),
-            move |s, p| {
-                let bill = BillIn::parse(bill.as_ref(), p.rules.currency, s.now())?;
-                let request = EarnRequest {
-                    idempotency_key,
-                    member_id: member_id.clone(),
-                    program_id,
-                    reference: bill.required_reference()?,
-                    lines: bill.lines,
-                    at: bill.at,
-                    actor: who.key_id,
-                };
-                let outcome = s.earn(&tenant, request)?;
-                count_points("earned", outcome.points + outcome.referral_points);
-                earn_to_pb(&outcome)
-            },
-        )
-        .await?;
+        let currency = bill_currency(&self.store, &tenant, &program_id).await?;
+        let bill = BillIn::parse(bill.as_ref(), currency, self.store.now())?;
+        let request = EarnRequest {
+            idempotency_key,
+            member_id,
+            program_id,
+            reference: bill.required_reference()?,
+            lines: bill.lines,
+            at: bill.at,
+            actor: who.key_id,
+        };
+        let outcome = writing(&self.store, move |s| s.earn(&tenant, request)).await?;
+        count_points("earned", outcome.points + outcome.referral_points);
+        let response = earn_to_pb(&outcome)?;
         Ok(Response::new(response))
     }
 
@@ -251,26 +235,19 @@ impl pb::ledger_service_server::LedgerService for LedgerApi {
         let (idempotency_key, member_id, program_id) =
             keyed(&idempotency_key, &member_id, &program_id)?;
         let points = points("points", &wanted)?;
-        let (outcome, currency) = in_program(
-            &self.store,
-            tenant.clone(),
-            program_id.clone(),
-            move |s, p| {
-                let bill = BillIn::parse(bill.as_ref(), p.rules.currency, s.now())?;
-                let request = RedeemRequest {
-                    idempotency_key,
-                    member_id,
-                    program_id,
-                    reference: bill.required_reference()?,
-                    lines: bill.lines,
-                    at: bill.at,
-                    points,
-                    actor: who.key_id,
-                };
-                Ok((s.redeem(&tenant, request)?, p.rules.currency))
-            },
-        )
-        .await?;
+        let currency = bill_currency(&self.store, &tenant, &program_id).await?;
+        let bill = BillIn::parse(bill.as_ref(), currency, self.store.now())?;
+        let request = RedeemRequest {
+            idempotency_key,
+            member_id,
+            program_id,
+            reference: bill.required_reference()?,
+            lines: bill.lines,
+            at: bill.at,
+            points,
+            actor: who.key_id,
+        };
+        let outcome = writing(&self.store, move |s| s.redeem(&tenant, request)).await?;
         count_points("redeemed", outcome.points);
         Ok(Response::new(pb::RedeemResponse {
             points: points_to_pb(outcome.points),

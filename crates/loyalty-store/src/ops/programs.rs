@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
-use loyalty_core::{IdempotencyKey, ProgramRules, Rules};
+use loyalty_core::{Currency, IdempotencyKey, ProgramRules, Rules};
 
 use crate::clock::{from_db_time, to_db_time};
 use crate::db::DbConnection;
@@ -363,6 +363,24 @@ impl Store {
                 set_program_enabled_in(conn, tenant, program_id, enabled, now)
             })?,
         )
+    }
+
+    /// The currency of a program of the tenant, to parse a bill's amounts in before the call
+    /// that uses them: from this process's cache of program rules when it holds the program
+    /// (no database access), otherwise read. Operations check the bill against the program's
+    /// rules again inside their transaction, so a currency changed meanwhile is refused there.
+    pub fn program_currency(&self, tenant: &str, program_id: &str) -> StoreResult<Currency> {
+        if let Some(currency) = crate::ops::rules_cache::cached_currency(tenant, program_id) {
+            return Ok(currency);
+        }
+        self.get_program(tenant, program_id)
+            .map(|p| p.rules.currency)
+    }
+
+    /// The part of [`Store::program_currency`] that needs no database: `None` when this
+    /// process does not hold the program.
+    pub fn cached_program_currency(&self, tenant: &str, program_id: &str) -> Option<Currency> {
+        crate::ops::rules_cache::cached_currency(tenant, program_id)
     }
 
     /// A program of the tenant.

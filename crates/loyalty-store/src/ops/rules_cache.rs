@@ -70,6 +70,18 @@ fn remember(program_id: &str, entry: Cached) {
     cache.insert(program_id.to_owned(), entry);
 }
 
+/// The currency of program `program_id` of `tenant` as last loaded by this process, without
+/// touching the database; `None` when it is not held. A hint for parsing a bill's amounts
+/// before the call: every operation checks the bill against the rules it loads in its own
+/// transaction.
+pub(crate) fn cached_currency(tenant: &str, program_id: &str) -> Option<loyalty_core::Currency> {
+    let cache = CACHE.lock().unwrap_or_else(PoisonError::into_inner);
+    cache
+        .get(program_id)
+        .filter(|c| c.program.tenant_id == tenant)
+        .map(|c| c.program.rules.currency)
+}
+
 /// Loads a program of `tenant` with its rules: from the cache when its version is current.
 pub(crate) fn load_program(
     conn: &mut DbConnection,

@@ -8,12 +8,13 @@
 use loyalty_store::{CaptureRequest, ReleaseRequest, ReserveRequest, Store};
 use tonic::{Request, Response, Status};
 
-use super::{CHECKOUT, in_program, in_writer, keyed};
+use super::{CHECKOUT, bill_currency, in_writer, keyed};
 use crate::auth::{caller, tenant_of};
 use crate::convert::ledger::{BillIn, hold_to_pay, hold_to_pb, point_balances_to_pb};
 use crate::convert::{id, idempotency_key, opt_points, points};
 use crate::observe::count_points;
 use crate::pb;
+use crate::services::writing;
 
 /// A hold's time-to-live when the request leaves it at 0: fifteen minutes.
 const DEFAULT_TTL_SECONDS: u32 = 900;
@@ -40,22 +41,20 @@ pub(super) async fn reserve(
     } else {
         ttl_seconds
     };
-    let hold = in_program(store, tenant.clone(), program_id.clone(), move |s, p| {
-        let bill = BillIn::parse(bill.as_ref(), p.rules.currency, s.now())?;
-        let request = ReserveRequest {
-            idempotency_key,
-            member_id,
-            program_id,
-            reference: bill.required_reference()?,
-            lines: bill.lines,
-            at: bill.at,
-            points,
-            ttl_seconds,
-            actor: who.key_id,
-        };
-        Ok(s.reserve(&tenant, request)?)
-    })
-    .await?;
+    let currency = bill_currency(store, &tenant, &program_id).await?;
+    let bill = BillIn::parse(bill.as_ref(), currency, store.now())?;
+    let request = ReserveRequest {
+        idempotency_key,
+        member_id,
+        program_id,
+        reference: bill.required_reference()?,
+        lines: bill.lines,
+        at: bill.at,
+        points,
+        ttl_seconds,
+        actor: who.key_id,
+    };
+    let hold = writing(store, move |s| s.reserve(&tenant, request)).await?;
     Ok(Response::new(pb::ReserveResponse {
         to_pay: hold_to_pay(&hold)?,
         hold: Some(hold_to_pb(&hold)?),
