@@ -87,12 +87,16 @@ pub struct ConnectionManager {
 /// Pragmas set on every SQLite connection as it is opened: WAL so readers never block the
 /// writer, a busy timeout so writers of other processes queue instead of failing, a commit
 /// that survives power loss (`synchronous = FULL` syncs the WAL on every commit; group commit
-/// makes that one `fsync` per batch), foreign keys enforced, and a page cache (64 MiB) plus a
-/// memory map (256 MiB) large enough that the hot tables' pages are not read back from the
-/// operating system on every call.
+/// makes that one `fsync` per batch), foreign keys enforced, a page cache of 16 MiB and a memory
+/// map of up to 1 GiB (shared by every connection through the operating system's page cache), so
+/// the hot tables' pages are not copied in from the operating system on every call.
 const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 15000; \
-     PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA cache_size = -65536; \
-     PRAGMA mmap_size = 268435456;";
+     PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA cache_size = -16384; \
+     PRAGMA mmap_size = 1073741824;";
+
+/// The group-commit writer's own page cache: 256 MiB. It holds the dirty pages of a batch and
+/// the index pages every call descends, which for a large ledger are spread all over the file.
+const SQLITE_WRITER_PRAGMAS: &str = "PRAGMA cache_size = -262144;";
 
 fn open_sqlite(url: &str) -> Result<SqliteConnection, diesel::r2d2::Error> {
     let path = url.strip_prefix("sqlite://").unwrap_or(url);
@@ -171,9 +175,12 @@ impl Database {
     /// A new connection outside the pool, for the group-commit writer to own.
     pub(crate) fn writer_connection(&self) -> StoreResult<DbConnection> {
         match self.backend {
-            Backend::Sqlite => open_sqlite(&self.url)
-                .map(DbConnection::Sqlite)
-                .map_err(|e| StoreError::Unavailable(e.to_string())),
+            Backend::Sqlite => {
+                let mut conn =
+                    open_sqlite(&self.url).map_err(|e| StoreError::Unavailable(e.to_string()))?;
+                conn.batch_execute(SQLITE_WRITER_PRAGMAS)?;
+                Ok(DbConnection::Sqlite(conn))
+            }
             Backend::Postgres => PgConnection::establish(&self.url)
                 .map(DbConnection::Postgres)
                 .map_err(|e| StoreError::Unavailable(e.to_string())),
