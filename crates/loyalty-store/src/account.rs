@@ -102,6 +102,27 @@ pub(crate) fn parse_id(id: &str) -> StoreResult<Uuid> {
     Uuid::parse_str(id).map_err(|_| StoreError::Corrupt(format!("stored id {id:?} is not a UUID")))
 }
 
+/// Reads the one membership row `$query` selects, taking its row lock on PostgreSQL: one
+/// statement either way. PostgreSQL: `FOR UPDATE` takes the row lock and reads the row as it is
+/// once the lock is granted. SQLite: every write transaction already holds the database's write
+/// lock (`BEGIN IMMEDIATE`, or the group-commit writer), so no other writer can change the row
+/// before commit.
+macro_rules! locked_membership {
+    ($conn:expr, $query:expr) => {
+        match $conn {
+            DbConnection::Postgres(pg) => $query
+                .select(MembershipRow::as_select())
+                .for_update()
+                .get_result(pg)
+                .optional()?,
+            DbConnection::Sqlite(sqlite) => $query
+                .select(MembershipRow::as_select())
+                .get_result(sqlite)
+                .optional()?,
+        }
+    };
+}
+
 impl Account {
     /// Locks membership `membership_id` of `tenant` for the rest of the transaction and loads
     /// it. Fails with `NotFound` when it is not the tenant's.
@@ -112,37 +133,17 @@ impl Account {
         now: DateTime<Utc>,
     ) -> StoreResult<Account> {
         use crate::schema::memberships::dsl as m;
-        let query = m::memberships
-            .filter(m::id.eq(membership_id))
-            .filter(m::tenant_id.eq(tenant));
-        // One statement either way. PostgreSQL: `FOR UPDATE` takes the row lock and reads
-        // the row as it is once the lock is granted. SQLite: every write transaction already
-        // holds the database's write lock (`BEGIN IMMEDIATE`, or the group-commit writer), so
-        // no other writer can change the row before commit.
-        let row: Option<MembershipRow> = match conn {
-            DbConnection::Postgres(pg) => query
-                .select(MembershipRow::as_select())
-                .for_update()
-                .get_result(pg)
-                .optional()?,
-            DbConnection::Sqlite(sqlite) => query
-                .select(MembershipRow::as_select())
-                .get_result(sqlite)
-                .optional()?,
-        };
-        let Some(row) = row else {
-            return Err(StoreError::NotFound {
-                what: "membership",
-                id: membership_id.to_owned(),
-            });
-        };
-        let balances = balances_of(&row)?;
-        Ok(Account {
-            row,
-            balances,
-            now,
-            posted: Vec::new(),
-        })
+        let row: Option<MembershipRow> = locked_membership!(
+            conn,
+            m::memberships
+                .filter(m::id.eq(membership_id))
+                .filter(m::tenant_id.eq(tenant))
+        );
+        let row = row.ok_or_else(|| StoreError::NotFound {
+            what: "membership",
+            id: membership_id.to_owned(),
+        })?;
+        Account::of(row, now)
     }
 
     /// Locks and loads the membership of member `member_id` in program `program_id`, in one
@@ -156,27 +157,21 @@ impl Account {
         now: DateTime<Utc>,
     ) -> StoreResult<Account> {
         use crate::schema::memberships::dsl as m;
-        let query = m::memberships
-            .filter(m::tenant_id.eq(tenant))
-            .filter(m::member_id.eq(member_id))
-            .filter(m::program_id.eq(program_id));
-        let row: Option<MembershipRow> = match conn {
-            DbConnection::Postgres(pg) => query
-                .select(MembershipRow::as_select())
-                .for_update()
-                .get_result(pg)
-                .optional()?,
-            DbConnection::Sqlite(sqlite) => query
-                .select(MembershipRow::as_select())
-                .get_result(sqlite)
-                .optional()?,
-        };
-        let Some(row) = row else {
-            return Err(StoreError::NotFound {
-                what: "membership",
-                id: format!("member {member_id} in program {program_id}"),
-            });
-        };
+        let row: Option<MembershipRow> = locked_membership!(
+            conn,
+            m::memberships
+                .filter(m::tenant_id.eq(tenant))
+                .filter(m::member_id.eq(member_id))
+                .filter(m::program_id.eq(program_id))
+        );
+        let row = row.ok_or_else(|| StoreError::NotFound {
+            what: "membership",
+            id: format!("member {member_id} in program {program_id}"),
+        })?;
+        Account::of(row, now)
+    }
+
+    fn of(row: MembershipRow, now: DateTime<Utc>) -> StoreResult<Account> {
         let balances = balances_of(&row)?;
         Ok(Account {
             row,

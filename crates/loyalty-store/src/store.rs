@@ -43,7 +43,7 @@ impl Store {
         })
     }
 
-    /// This store with a group-commit writer (see [`writer`](crate::writer)) on SQLite: one
+    /// This store with a group-commit writer (see [`crate::writer`]) on SQLite: one
     /// thread owns the write connection and commits queued calls in batches. PostgreSQL, whose
     /// row locks let writers run side by side, is returned unchanged.
     pub fn with_writer(self) -> StoreResult<Store> {

@@ -2,7 +2,7 @@
 //!
 //! SQLite lets one writer in at a time. Writers that each open their own transaction queue on
 //! the database's lock by sleep-polling (`busy_timeout`), which is where multi-second tails
-//! come from, and each pays for its own `fsync`. Instead the [`Writer`] thread owns the only
+//! come from, and each pays for its own `fsync`. Instead the writer thread owns the only
 //! write connection of the process: callers send it work over a channel
 //! ([`Store::submit`](crate::Store::submit)) and await a reply. The thread takes the first call
 //! waiting, opens one transaction (`BEGIN IMMEDIATE`), runs that call and every call queued

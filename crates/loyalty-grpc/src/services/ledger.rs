@@ -1,7 +1,7 @@
 //! `loyalty.v1.LedgerService`: checkout quotes, earning, actions, adjustments and redeeming
 //! here; holds in `holds.rs`, reversals, history and expiry in `history.rs` (under `ledger/`).
 //!
-//! Calls that carry a bill learn the program's currency first ([`bill_currency`], from memory
+//! Calls that carry a bill learn the program's currency first (`bill_currency`, from memory
 //! in the common case) and parse the bill's amounts as money of that currency, so a bill in
 //! another currency is refused before the store is asked; then they make one store call.
 
