@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use crate::clock::{Clock, SystemClock};
 use crate::db::{Backend, Database, DbConnection, PooledConn};
 use crate::error::{StoreError, StoreResult};
-use crate::writer::{self, Writer};
+use crate::writer::{self, Writer, WriterStats};
 
 /// The loyalty store: a connection pool and a clock. Cheap to clone; share one per process.
 ///
@@ -56,6 +56,11 @@ impl Store {
             writer: Some(Arc::new(writer)),
             ..self
         })
+    }
+
+    /// What the group-commit writer has done (`None` without one).
+    pub fn writer_stats(&self) -> Option<WriterStats> {
+        self.writer.as_ref().map(|w| w.stats())
     }
 
     /// Runs a call that writes: on the group-commit writer when there is one (answered after

@@ -17,7 +17,8 @@
 
 use std::cell::RefCell;
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
-use std::sync::mpsc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, mpsc};
 
 use diesel::connection::SimpleConnection;
 
@@ -42,11 +43,27 @@ thread_local! {
     static BATCH: RefCell<Option<DbConnection>> = const { RefCell::new(None) };
 }
 
+/// What the writer has done since it started.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct WriterStats {
+    /// Transactions committed (or attempted): one per batch.
+    pub batches: u64,
+    /// Calls run, over all batches.
+    pub calls: u64,
+}
+
+#[derive(Debug, Default)]
+struct Counters {
+    batches: AtomicU64,
+    calls: AtomicU64,
+}
+
 /// The handle of the writer thread: a channel to it. The thread stops when every handle is
 /// dropped and its queue is empty.
 #[derive(Debug)]
 pub(crate) struct Writer {
     queue: mpsc::Sender<Job>,
+    counters: Arc<Counters>,
 }
 
 impl Writer {
@@ -54,11 +71,21 @@ impl Writer {
     /// against (a store without a writer of its own, so the thread does not keep itself alive).
     pub(crate) fn start(conn: DbConnection, store: Store) -> StoreResult<Writer> {
         let (queue, jobs) = mpsc::channel::<Job>();
+        let counters = Arc::new(Counters::default());
+        let counting = counters.clone();
         std::thread::Builder::new()
             .name("loyalty-writer".into())
-            .spawn(move || run(conn, store, jobs))
+            .spawn(move || run(conn, store, jobs, &counting))
             .map_err(|e| StoreError::Unavailable(format!("cannot start the writer thread: {e}")))?;
-        Ok(Writer { queue })
+        Ok(Writer { queue, counters })
+    }
+
+    /// What the writer has done so far.
+    pub(crate) fn stats(&self) -> WriterStats {
+        WriterStats {
+            batches: self.counters.batches.load(Ordering::Relaxed),
+            calls: self.counters.calls.load(Ordering::Relaxed),
+        }
     }
 
     /// Queues `job`; fails when the writer thread has stopped.
@@ -69,7 +96,7 @@ impl Writer {
     }
 }
 
-fn run(conn: DbConnection, store: Store, jobs: mpsc::Receiver<Job>) {
+fn run(conn: DbConnection, store: Store, jobs: mpsc::Receiver<Job>, counters: &Counters) {
     BATCH.with(|b| *b.borrow_mut() = Some(conn));
     while let Ok(first) = jobs.recv() {
         let mut answers: Vec<Answer> = Vec::new();
@@ -95,6 +122,10 @@ fn run(conn: DbConnection, store: Store, jobs: mpsc::Receiver<Job>) {
             }),
             Err(err) => Err(err),
         };
+        counters.batches.fetch_add(1, Ordering::Relaxed);
+        counters
+            .calls
+            .fetch_add(answers.len() as u64, Ordering::Relaxed);
         let failure = outcome.err().map(|err| {
             tracing::warn!(error = %err, calls = answers.len(), "a batch failed to commit");
             StoreError::Unavailable(format!("the database could not commit: {err}"))
@@ -179,7 +210,23 @@ where
     F: FnOnce(&Store) -> StoreResult<T> + Send + 'static,
 {
     Box::new(move |store: &Store| {
-        let result = catch_unwind(AssertUnwindSafe(|| f(store))).unwrap_or_else(|panic| {
+        // The whole call in a savepoint of its own too, so that a panic anywhere in it (also
+        // between two of its store operations) undoes everything it wrote.
+        let marked = with_conn(|conn| conn.batch_execute("SAVEPOINT job"));
+        if let Err(err) = marked {
+            let _ = reply.send(Err(err.into()));
+            return Box::new(|_| ());
+        }
+        let outcome = catch_unwind(AssertUnwindSafe(|| f(store)));
+        let end = if outcome.is_ok() {
+            "RELEASE job"
+        } else {
+            "ROLLBACK TO job; RELEASE job"
+        };
+        if let Err(err) = with_conn(|conn| conn.batch_execute(end)) {
+            tracing::error!(error = %err, "ending a call's savepoint failed");
+        }
+        let result = outcome.unwrap_or_else(|panic| {
             let what = panic
                 .downcast_ref::<&str>()
                 .map(|s| (*s).to_owned())
