@@ -11,7 +11,7 @@
 //! [`Balances::apply`](loyalty_core::Balances::apply), and finally [`Account::save`]s the
 //! balances. A balance can therefore only change together with the entry that explains it.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, Utc};
 use diesel::prelude::*;
 use loyalty_core::ledger::{self, Balances, BucketDelta, EntryKind};
 use loyalty_core::lots::{self, Allocation, Lot};
@@ -22,12 +22,23 @@ use crate::amounts::{points_from_db, points_to_db, to_db};
 use crate::clock::{from_db_time, to_db_time};
 use crate::db::{DbConnection, native};
 use crate::error::{StoreError, StoreResult};
-use crate::literal::{LotOpen, LotPending};
+use crate::literal::{LotOpen, LotPending, MinLotExpiry, MinLotSpendableFrom};
 use crate::models::ledger::{AllocationRow, EntryRow, LotRow};
 use crate::models::member::MembershipRow;
 use crate::schema::{lot_allocations, point_lots};
 use crate::statements::{MoveLot, SaveMembership};
 use crate::store::new_id;
+
+/// The `settle_due_at` of a membership that has nothing that can ever come due (no open lot
+/// with an expiry, no open pending lot): 9999-01-01, later than any lot's date and still a
+/// valid `TIMESTAMP` on both backends. `NULL` cannot say this, because `NULL` means unknown.
+pub const NOTHING_DUE: NaiveDateTime = NaiveDateTime::new(
+    match NaiveDate::from_ymd_opt(9999, 1, 1) {
+        Some(day) => day,
+        None => panic!("9999-01-01 is a date"),
+    },
+    NaiveTime::MIN,
+);
 
 /// What an entry records besides its points: the why, who and which bill.
 #[derive(Debug, Clone, Default)]
@@ -184,9 +195,17 @@ impl Account {
     /// Expires this membership's overdue lots and matures its due pending lots, posting an
     /// `expired` / `matured` entry for each lot, so every operation sees up-to-date balances.
     /// Returns the points that expired.
+    ///
+    /// The membership's `settle_due_at` makes this free when nothing is due: while it is
+    /// `Some(t)` with now before `t`, no open lot expires and no open pending lot matures, so
+    /// settling returns without a statement. Otherwise (due, or `None`: unknown) it settles and
+    /// then recomputes the value from the lots left, with two index seeks.
     pub fn settle(&mut self, conn: &mut DbConnection) -> StoreResult<Points> {
         use crate::schema::point_lots::dsl as l;
         let now_db = to_db_time(self.now);
+        if self.row.settle_due_at.is_some_and(|due| now_db < due) {
+            return Ok(Points::ZERO);
+        }
         // Two queries whose literal predicates match the partial indexes `point_lots_open`
         // and `point_lots_maturing` (a bound `remaining > $1` could not use them), so
         // settling stays cheap however many lots a membership has.
@@ -245,7 +264,38 @@ impl Account {
                 .set(l::pending.eq(false))
                 .execute(c))?;
         }
+        self.row.settle_due_at = Some(self.next_due(conn)?);
         Ok(expired)
+    }
+
+    /// When the membership's next open lot expires or next open pending lot matures
+    /// ([`NOTHING_DUE`] when neither exists): two seeks, on `point_lots_open` and
+    /// `point_lots_maturing` (whose predicates the literal fragments repeat).
+    fn next_due(&self, conn: &mut DbConnection) -> StoreResult<NaiveDateTime> {
+        use crate::schema::point_lots::dsl as l;
+        let expiry: Option<NaiveDateTime> = native!(conn, c => l::point_lots
+            .filter(l::membership_id.eq(&self.row.id))
+            .filter(LotOpen)
+            .select(MinLotExpiry)
+            .get_result(c))?;
+        let maturity: Option<NaiveDateTime> = native!(conn, c => l::point_lots
+            .filter(l::membership_id.eq(&self.row.id))
+            .filter(LotPending)
+            .filter(LotOpen)
+            .select(MinLotSpendableFrom)
+            .get_result(c))?;
+        Ok([expiry, maturity]
+            .into_iter()
+            .flatten()
+            .min()
+            .unwrap_or(NOTHING_DUE))
+    }
+
+    /// Lowers `settle_due_at` to `at` (an unknown value stays unknown).
+    fn due_no_later_than(&mut self, at: NaiveDateTime) {
+        if let Some(due) = self.row.settle_due_at.as_mut() {
+            *due = (*due).min(at);
+        }
     }
 
     /// Posts one entry: checks the change with `loyalty-core`, appends the entry, returns its id.
@@ -315,6 +365,12 @@ impl Account {
         let delta = split.delta(lot.as_ref().is_some_and(|l| l.pending));
         let entry = self.post(conn, kind, points, &delta, meta)?;
         if let Some(lot) = lot {
+            if let Some(expires_at) = lot.expires_at {
+                self.due_no_later_than(to_db_time(expires_at));
+            }
+            if lot.pending {
+                self.due_no_later_than(to_db_time(lot.spendable_from));
+            }
             let row = LotRow {
                 id: lot.id.to_string(),
                 tenant_id: self.row.tenant_id.clone(),
@@ -372,6 +428,11 @@ impl Account {
         hold_id: Option<&str>,
         allocations: &[Allocation],
     ) -> StoreResult<()> {
+        // A lot given points back may be overdue or due before `settle_due_at`; rather than
+        // read its dates, mark the next due time unknown, for the next settle to recompute.
+        if !allocations.is_empty() {
+            self.row.settle_due_at = None;
+        }
         self.move_lots(conn, entry, hold_id, allocations, 1)
     }
 
@@ -454,6 +515,7 @@ impl Account {
             tier: &self.row.tier,
             best_tier_rank: &self.row.best_tier_rank,
             updated_at: &to_db_time(self.now),
+            settle_due_at: &self.row.settle_due_at,
             id: &self.row.id,
         };
         native!(conn, c => statement.execute(c))?;

@@ -13,7 +13,7 @@ use diesel::backend::Backend;
 use diesel::expression::{AppearsOnTable, Expression, SelectableExpression, ValidGrouping};
 use diesel::query_builder::{AstPass, QueryFragment, QueryId};
 use diesel::result::QueryResult;
-use diesel::sql_types::{BigInt, Bool};
+use diesel::sql_types::{BigInt, Bool, Nullable, Timestamp};
 
 macro_rules! literal {
     ($(#[$doc:meta])* $name:ident: $ty:ty = $sql:literal) => {
@@ -75,4 +75,14 @@ literal! {
 literal! {
     /// The earning amounts of the selected bills, as a BIGINT, zero when none.
     SumBillEarnAmount: BigInt = "CAST(COALESCE(SUM(bills.earn_amount), 0) AS BIGINT)"
+}
+
+literal! {
+    /// The earliest expiry of the selected lots, NULL when none expires (or none is selected).
+    MinLotExpiry: Nullable<Timestamp> = "MIN(point_lots.expires_at)"
+}
+
+literal! {
+    /// The earliest time the selected lots become spendable, NULL when none is selected.
+    MinLotSpendableFrom: Nullable<Timestamp> = "MIN(point_lots.spendable_from)"
 }

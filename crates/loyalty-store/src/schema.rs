@@ -166,6 +166,7 @@ diesel::table! {
         version -> BigInt,
         joined_at -> Timestamp,
         updated_at -> Timestamp,
+        settle_due_at -> Nullable<Timestamp>,
     }
 }
 

@@ -65,6 +65,7 @@ statement! {
         ", tier = " tier: Nullable<Text> => Option<String>,
         ", best_tier_rank = " best_tier_rank: Nullable<Integer> => Option<i32>,
         ", updated_at = " updated_at: Timestamp => NaiveDateTime,
+        ", settle_due_at = " settle_due_at: Nullable<Timestamp> => Option<NaiveDateTime>,
         ", version = version + 1 WHERE id = " id: Text => String,
     } ""
 }

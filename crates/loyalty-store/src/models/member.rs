@@ -49,6 +49,11 @@ pub struct MembershipRow {
     pub version: i64,
     pub joined_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    /// When settling can next find something due: `None` = unknown, settle must run;
+    /// `Some(t)` = no open lot expires and no open pending lot matures before `t` (see
+    /// [`crate::account::Account::settle`]). Absent from results recorded before it existed.
+    #[serde(default)]
+    pub settle_due_at: Option<NaiveDateTime>,
 }
 
 impl MembershipRow {

@@ -418,6 +418,8 @@ fn insert_membership(
         version: 0,
         joined_at: now,
         updated_at: now,
+        // A new membership has no lots: nothing can be due until one is credited.
+        settle_due_at: Some(crate::account::NOTHING_DUE),
     };
     diesel::insert_into(memberships::table)
         .values(&row)
