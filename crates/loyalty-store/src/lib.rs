@@ -7,7 +7,8 @@
 //!
 //! ## Layout
 //! - [`db`]: the two-backend connection type, the pool, embedded migrations, and the one way to
-//!   run a write transaction (`BEGIN IMMEDIATE` on SQLite, row locks on PostgreSQL).
+//!   run a write transaction (`BEGIN IMMEDIATE` on SQLite, row locks on PostgreSQL), and
+//!   `native!` for hot-path queries on the backend's own connection.
 //! - [`account`]: a membership locked in a transaction; the only writer of entries and lots.
 //! - [`store`]: [`Store`], the handle every operation is a method of.
 //! - [`writer`]: group commit on SQLite: one thread owns the write connection.
