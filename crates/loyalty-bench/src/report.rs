@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+use loyalty_store::writer::WriterStats;
+
 use crate::check::LedgerCheck;
 use crate::stats::{Summary, percent};
 use crate::workload::Workload;
@@ -208,4 +210,24 @@ mod tests {
         assert_eq!(lines.len(), 3);
         assert!(lines[2].ends_with("50%"));
     }
+}
+
+/// What the store's group-commit writer did between two readings: calls, commits, and where
+/// its time went (running calls against committing them), on a line of its own.
+pub fn writer_note(after: &WriterStats, before: &WriterStats) -> String {
+    let calls = after.calls - before.calls;
+    let batches = (after.batches - before.batches).max(1);
+    let running = after.running.saturating_sub(before.running);
+    let committing = after.committing.saturating_sub(before.committing);
+    let per_call = |d: Duration| d.as_secs_f64() * 1e6 / calls.max(1) as f64;
+    format!(
+        "writer: {calls} calls in {batches} commits ({:.1} a commit); running calls {:.2} s ({:.1} µs a call), committing {:.2} s ({:.1} µs a call); {} checkpoints, {} WAL restarts\n    ",
+        calls as f64 / batches as f64,
+        running.as_secs_f64(),
+        per_call(running),
+        committing.as_secs_f64(),
+        per_call(committing),
+        after.checkpoints - before.checkpoints,
+        after.wal_restarts - before.wal_restarts,
+    )
 }

@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
+use crate::checkpoint::Checkpointer;
 use crate::clock::{Clock, SystemClock};
 use crate::db::{Backend, Database, DbConnection, PooledConn};
 use crate::error::{StoreError, StoreResult};
@@ -51,7 +52,8 @@ impl Store {
             return Ok(self);
         }
         let conn = self.db.writer_connection()?;
-        let writer = Writer::start(conn, self.clone())?;
+        let checkpointer = Checkpointer::start(self.db.checkpoint_connection()?)?;
+        let writer = Writer::start(conn, self.clone(), Some(checkpointer))?;
         Ok(Store {
             writer: Some(Arc::new(writer)),
             ..self

@@ -19,9 +19,11 @@ use std::cell::RefCell;
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, mpsc};
+use std::time::{Duration, Instant};
 
 use diesel::connection::SimpleConnection;
 
+use crate::checkpoint::{self, Checkpointer, WAL_RESTART_FRAMES};
 use crate::db::DbConnection;
 use crate::error::{StoreError, StoreResult};
 use crate::store::Store;
@@ -50,12 +52,23 @@ pub struct WriterStats {
     pub batches: u64,
     /// Calls run, over all batches.
     pub calls: u64,
+    /// Time spent running calls (inside transactions, before their commits).
+    pub running: Duration,
+    /// Time spent committing (writing and syncing the WAL, and starting it over).
+    pub committing: Duration,
+    /// Passive checkpoints the checkpointer thread ran (see [`crate::checkpoint`]).
+    pub checkpoints: u64,
+    /// Times the writer finished a checkpoint itself so that the WAL started over.
+    pub wal_restarts: u64,
 }
 
 #[derive(Debug, Default)]
 struct Counters {
     batches: AtomicU64,
     calls: AtomicU64,
+    running_nanos: AtomicU64,
+    committing_nanos: AtomicU64,
+    wal_restarts: AtomicU64,
 }
 
 /// The handle of the writer thread: a channel to it. The thread stops when every handle is
@@ -64,20 +77,32 @@ struct Counters {
 pub(crate) struct Writer {
     queue: mpsc::Sender<Job>,
     counters: Arc<Counters>,
+    checkpointer: Option<Arc<Checkpointer>>,
 }
 
 impl Writer {
     /// Starts the writer thread with `conn` as its write connection; `store` is what calls run
     /// against (a store without a writer of its own, so the thread does not keep itself alive).
-    pub(crate) fn start(conn: DbConnection, store: Store) -> StoreResult<Writer> {
+    /// With a `checkpointer`, the writer wakes it after every commit and starts the WAL over
+    /// when it has grown long (see [`crate::checkpoint`]).
+    pub(crate) fn start(
+        conn: DbConnection,
+        store: Store,
+        checkpointer: Option<Checkpointer>,
+    ) -> StoreResult<Writer> {
         let (queue, jobs) = mpsc::channel::<Job>();
         let counters = Arc::new(Counters::default());
-        let counting = counters.clone();
+        let checkpointer = checkpointer.map(Arc::new);
+        let (counting, checkpointing) = (counters.clone(), checkpointer.clone());
         std::thread::Builder::new()
             .name("loyalty-writer".into())
-            .spawn(move || run(conn, store, jobs, &counting))
+            .spawn(move || run(conn, store, jobs, &counting, checkpointing.as_deref()))
             .map_err(|e| StoreError::Unavailable(format!("cannot start the writer thread: {e}")))?;
-        Ok(Writer { queue, counters })
+        Ok(Writer {
+            queue,
+            counters,
+            checkpointer,
+        })
     }
 
     /// What the writer has done so far.
@@ -85,6 +110,12 @@ impl Writer {
         WriterStats {
             batches: self.counters.batches.load(Ordering::Relaxed),
             calls: self.counters.calls.load(Ordering::Relaxed),
+            running: Duration::from_nanos(self.counters.running_nanos.load(Ordering::Relaxed)),
+            committing: Duration::from_nanos(
+                self.counters.committing_nanos.load(Ordering::Relaxed),
+            ),
+            checkpoints: self.checkpointer.as_ref().map_or(0, |c| c.runs()),
+            wal_restarts: self.counters.wal_restarts.load(Ordering::Relaxed),
         }
     }
 
@@ -96,9 +127,25 @@ impl Writer {
     }
 }
 
-fn run(conn: DbConnection, store: Store, jobs: mpsc::Receiver<Job>, counters: &Counters) {
+impl Counters {
+    fn add_time(&self, counter: &AtomicU64, spent: Duration) {
+        counter.fetch_add(
+            u64::try_from(spent.as_nanos()).unwrap_or(u64::MAX),
+            Ordering::Relaxed,
+        );
+    }
+}
+
+fn run(
+    conn: DbConnection,
+    store: Store,
+    jobs: mpsc::Receiver<Job>,
+    counters: &Counters,
+    checkpointer: Option<&Checkpointer>,
+) {
     BATCH.with(|b| *b.borrow_mut() = Some(conn));
     while let Ok(first) = jobs.recv() {
+        let started = Instant::now();
         let mut answers: Vec<Answer> = Vec::new();
         let begun = with_conn(|conn| conn.batch_execute("BEGIN IMMEDIATE"));
         let mut next = Some(first);
@@ -112,6 +159,7 @@ fn run(conn: DbConnection, store: Store, jobs: mpsc::Receiver<Job>, counters: &C
                 next = jobs.try_recv().ok();
             }
         }
+        let ran = Instant::now();
         let outcome = match begun {
             Ok(()) => with_conn(|conn| match conn.batch_execute("COMMIT") {
                 Ok(()) => Ok(()),
@@ -122,6 +170,13 @@ fn run(conn: DbConnection, store: Store, jobs: mpsc::Receiver<Job>, counters: &C
             }),
             Err(err) => Err(err),
         };
+        if let (Ok(()), Some(checkpointer)) = (&outcome, checkpointer) {
+            restart_long_wal(checkpointer, counters);
+            checkpointer.wake();
+        }
+        let committed = Instant::now();
+        counters.add_time(&counters.running_nanos, ran - started);
+        counters.add_time(&counters.committing_nanos, committed - ran);
         counters.batches.fetch_add(1, Ordering::Relaxed);
         counters
             .calls
@@ -133,6 +188,24 @@ fn run(conn: DbConnection, store: Store, jobs: mpsc::Receiver<Job>, counters: &C
         for answer in answers {
             answer(failure.as_ref());
         }
+    }
+}
+
+/// Between two batches: when the WAL has grown past [`WAL_RESTART_FRAMES`], finishes the
+/// checkpoint on the writer's connection, so that the next batch starts the WAL over.
+fn restart_long_wal(checkpointer: &Checkpointer, counters: &Counters) {
+    if checkpointer.wal_frames() <= WAL_RESTART_FRAMES {
+        return;
+    }
+    match with_conn(checkpoint::passive) {
+        Ok(Some(done)) => {
+            if done.complete {
+                counters.wal_restarts.fetch_add(1, Ordering::Relaxed);
+                checkpointer.set_wal_frames(0);
+            }
+        }
+        Ok(None) => {}
+        Err(err) => tracing::warn!(error = %err, "the writer's WAL checkpoint failed"),
     }
 }
 

@@ -1,6 +1,7 @@
 //! Group commit: on SQLite one writer thread runs queued calls in batches, each call in its own
 //! savepoint. Calls share commits, a refused call is refused alone, a call that panics leaves
-//! nothing behind, and every commit is durable (`synchronous = FULL`). On PostgreSQL the store
+//! nothing behind, every commit is durable (`synchronous = FULL`), and the WAL is checkpointed
+//! off the write path and started over, so it stays short however long the load lasts. On PostgreSQL the store
 //! keeps one transaction per call.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -209,6 +210,55 @@ fn a_call_that_panics_on_the_writer_leaves_nothing_and_the_others_commit() {
     // Its key was not recorded either: a retry earns the bill.
     store_earn(&t, &c, &c.member, "B");
     assert_eq!(balances(&t, &c).available, pts("150"));
+    common::after_scenario(&t);
+}
+
+#[test]
+fn the_wal_is_checkpointed_off_the_write_path_and_started_over_under_steady_load() {
+    let t = TestStore::new(Kind::Sqlite, 4);
+    let store = t.store.clone().with_writer().unwrap();
+    let c = open_checkout(&t, "Cathay Shop", shop_rules());
+    let members: Vec<String> = (0..400)
+        .map(|i| enroll(&t, &c.tenant, &c.program, &format!("M{i}")))
+        .collect();
+    let wal = std::path::PathBuf::from(format!("{}-wal", t.url));
+    let frame = 4096 + 24;
+    let mut longest_wal = 0;
+    // Rounds of 200 earns queued together until the WAL has been started over twice: a
+    // round writes a few hundred pages, WAL_RESTART_FRAMES is thousands.
+    let (mut rounds, per_round) = (0, 200);
+    while rounds < 60 && store.writer_stats().unwrap().wal_restarts < 2 {
+        let requests = (0..per_round)
+            .map(|i| {
+                earn_req(
+                    &c,
+                    &members[(rounds * per_round + i) % members.len()],
+                    &format!("R{rounds}-{i}"),
+                )
+            })
+            .collect();
+        let answers = submit_all(&store, &c.tenant, requests);
+        assert!(answers.iter().all(Result::is_ok), "{answers:?}");
+        longest_wal = longest_wal.max(std::fs::metadata(&wal).unwrap().len());
+        rounds += 1;
+    }
+    assert_eq!(earned_entries(&t), (rounds * per_round) as i64);
+
+    let stats = store.writer_stats().expect("SQLite runs a writer");
+    assert!(stats.checkpoints > 0, "the checkpointer ran: {stats:?}");
+    assert!(
+        stats.wal_restarts > 0,
+        "the WAL was started over at least once: {stats:?}, longest WAL {longest_wal} bytes"
+    );
+    // Never much longer than the restart length plus what one round writes.
+    let bound = (loyalty_store::checkpoint::WAL_RESTART_FRAMES + 8192) * frame;
+    assert!(
+        longest_wal <= bound,
+        "the WAL grew to {longest_wal} bytes (bound {bound}): {stats:?}"
+    );
+    // What was checkpointed is in the database file itself.
+    let main = std::fs::metadata(&t.url).unwrap().len();
+    assert!(main > 1024 * 1024, "the database file holds {main} bytes");
     common::after_scenario(&t);
 }
 

@@ -85,14 +85,21 @@ pub async fn run(
     .with_in_flight(plan.in_flight);
     let tenant = shop.tenant().to_owned();
     let (started, bench) = (Instant::now(), cpu::used(None));
+    let before = store.writer_stats();
     let rec = driver::drive(Arc::new(shop), plan).await?;
-    let cpu = report::cpu_note(
-        started.elapsed(),
-        cpu::used(None)
-            .zip(bench)
-            .map_or(Duration::ZERO, |(b, a)| b.saturating_sub(a)),
-        None,
-    );
+    let writer = store
+        .writer_stats()
+        .zip(before)
+        .map(|(after, before)| report::writer_note(&after, &before))
+        .unwrap_or_default();
+    let cpu = writer
+        + &report::cpu_note(
+            started.elapsed(),
+            cpu::used(None)
+                .zip(bench)
+                .map_or(Duration::ZERO, |(b, a)| b.saturating_sub(a)),
+            None,
+        );
     let url = db.url().to_owned();
     let acks = rec.acks().to_vec();
     let t = tenant.clone();
