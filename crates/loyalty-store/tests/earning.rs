@@ -75,7 +75,7 @@ on_both_backends! {
         assert_eq!((out.referral_points, out.referrer_member_id), (d("0"), None));
 
         // A deactivated referrer earns nothing either.
-        t.store.deactivate_member(&w.tenant, &asha).unwrap();
+        t.store.deactivate_member(&w.tenant, None, &asha).unwrap();
         let out = t.store.earn(&w.tenant, w.bill("k3", &ravi, "INV-11", "100")).unwrap();
         assert_eq!((out.referral_points, out.referrer_member_id), (d("0"), None));
         assert_eq!(w.membership(&t.store, &asha).balances.available.value(), d("1.61"));
@@ -83,9 +83,9 @@ on_both_backends! {
 
     fn the_same_member_earns_5_tokens_at_wine_and_dine_and_1_point_at_frequent_flyer_for_100_dollars(t) {
         let w = World::new(t, per_hundred_dollars(5));
-        let flyer = t.store.create_program(&w.tenant, "Frequent Flyer", per_hundred_dollars(1)).unwrap();
+        let flyer = t.store.create_program(&w.tenant, None, "Frequent Flyer", per_hundred_dollars(1)).unwrap();
         let sam = w.member(&t.store, "SAM-1", None);
-        t.store.join_program(&w.tenant, &sam, &flyer.id).unwrap();
+        t.store.join_program(&w.tenant, None, &sam, &flyer.id).unwrap();
         let dine = t.store.earn(&w.tenant, w.bill("wd-1", &sam, "DINNER-1", "100")).unwrap();
         let mut trip = w.bill("ff-1", &sam, "DINNER-1", "100");
         trip.program_id = flyer.id.clone();
@@ -109,7 +109,7 @@ on_both_backends! {
     fn double_points_weekends_stop_at_the_member_cap_and_the_budget(t) {
         // The test clock starts on Saturday 2026-11-21.
         let w = World::new(t, shop());
-        let campaign = t.store.create_campaign(&w.tenant, &w.program, double_points_weekends(80, 150)).unwrap();
+        let campaign = t.store.create_campaign(&w.tenant, None, &w.program, double_points_weekends(80, 150)).unwrap();
         let ana = w.member(&t.store, "CARD-1", None);
         let ben = w.member(&t.store, "CARD-2", None);
         let bonus = |key: &str, member: &str, reference: &str| {
@@ -140,7 +140,7 @@ on_both_backends! {
 
     fn a_campaign_bonus_reports_the_cap_that_cut_it(t) {
         let w = World::new(t, shop());
-        t.store.create_campaign(&w.tenant, &w.program, double_points_weekends(30, 1000)).unwrap();
+        t.store.create_campaign(&w.tenant, None, &w.program, double_points_weekends(30, 1000)).unwrap();
         let ana = w.member(&t.store, "CARD-1", None);
         let out = t.store.earn(&w.tenant, w.bill("a1", &ana, "A-1", "500")).unwrap();
         let bonus = &out.campaign_bonuses[0];

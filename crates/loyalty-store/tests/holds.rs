@@ -232,7 +232,7 @@ on_both_backends! {
         let c = open_checkout(t, "Cathay Shop", shop_rules());
         give(t, &c, "150");
         let hold = t.store.reserve(&c.tenant, reserve_req(&c, "h1", "ORDER124", "500", "30")).unwrap();
-        let other = t.store.create_tenant("Pharmacy").unwrap().id;
+        let other = t.store.create_tenant(None, "Pharmacy").unwrap().id;
         let not_found = |err: StoreError| matches!(err, StoreError::NotFound { what: "hold", .. });
         assert!(not_found(t.store.get_hold(&other, &hold.id).unwrap_err()));
         assert!(not_found(t.store.capture(&other, capture_req("x1", &hold.id, None)).unwrap_err()));

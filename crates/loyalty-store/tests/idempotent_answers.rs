@@ -75,7 +75,7 @@ on_both_backends! {
             email: None,
             referrer_id: None,
         };
-        let member = t.store.enroll_member(&c.tenant, newcomer).unwrap().id;
+        let member = t.store.enroll_member(&c.tenant, None, newcomer, &[]).unwrap().0.id;
         let welcome = |member: &str| loyalty_store::AdjustRequest {
             idempotency_key: key("welcome:C-2"),
             member_id: member.to_owned(),
@@ -86,7 +86,7 @@ on_both_backends! {
         };
         let err = t.store.adjust(&c.tenant, welcome(&member)).unwrap_err();
         assert!(matches!(err, StoreError::NotFound { .. }), "{err:?}");
-        t.store.join_program(&c.tenant, &member, &c.program).unwrap();
+        t.store.join_program(&c.tenant, None, &member, &c.program).unwrap();
         assert_eq!(t.store.adjust(&c.tenant, welcome(&member)).unwrap().points, dec("25"));
     }
 

@@ -112,11 +112,11 @@ on_both_backends! {
     fn a_disabled_program_or_a_deactivated_member_cannot_redeem(t) {
         let c = open_checkout(t, "Cathay Shop", shop_rules());
         give(t, &c, "100");
-        t.store.set_program_enabled(&c.tenant, &c.program, false).unwrap();
+        t.store.set_program_enabled(&c.tenant, None, &c.program, false).unwrap();
         let err = t.store.redeem(&c.tenant, redeem_req(&c, "r1", "ORDER-1", bill("500"), "30")).unwrap_err();
         assert!(matches!(err, StoreError::FailedPrecondition(_)), "{err:?}");
-        t.store.set_program_enabled(&c.tenant, &c.program, true).unwrap();
-        t.store.deactivate_member(&c.tenant, &c.member).unwrap();
+        t.store.set_program_enabled(&c.tenant, None, &c.program, true).unwrap();
+        t.store.deactivate_member(&c.tenant, None, &c.member).unwrap();
         let err = t.store.redeem(&c.tenant, redeem_req(&c, "r2", "ORDER-1", bill("500"), "30")).unwrap_err();
         assert!(matches!(err, StoreError::FailedPrecondition(_)), "{err:?}");
         assert_eq!(balances(t, &c).available, pts("100"));
@@ -132,7 +132,7 @@ on_both_backends! {
     fn another_tenant_cannot_redeem_a_members_points(t) {
         let c = open_checkout(t, "Cathay Shop", shop_rules());
         give(t, &c, "100");
-        let other = t.store.create_tenant("Pharmacy").unwrap();
+        let other = t.store.create_tenant(None, "Pharmacy").unwrap();
         let err = t.store.redeem(&other.id, redeem_req(&c, "r1", "ORDER-1", bill("500"), "30")).unwrap_err();
         assert!(matches!(err, StoreError::NotFound { .. }), "{err:?}");
         assert_eq!(balances(t, &c).available, pts("100"));

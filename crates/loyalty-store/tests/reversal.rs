@@ -269,7 +269,7 @@ on_both_backends! {
         assert!(matches!(err, StoreError::NotFound { .. }), "{err:?}");
         assert_eq!(snapshot(t), before);
 
-        t.store.set_program_enabled(&shop.tenant, &shop.program, false).unwrap();
+        t.store.set_program_enabled(&shop.tenant, None, &shop.program, false).unwrap();
         request.idempotency_key = key();
         t.store.reverse(&shop.tenant, request).unwrap();
         assert!(shop.balances(t, &member).available.is_zero());

@@ -64,7 +64,7 @@ on_both_backends! {
         let down = t.store.adjust(&w.tenant, adjustment(&w, "adj-2", &ana, "-10.25", "points given twice")).unwrap();
         assert_eq!((down.points, down.balances.available, down.balances.reversed), (d("-10.25"), d("15.25"), d("10.25")));
         // Allowed on a disabled program: mistakes must stay correctable.
-        t.store.set_program_enabled(&w.tenant, &w.program, false).unwrap();
+        t.store.set_program_enabled(&w.tenant, None, &w.program, false).unwrap();
         let fix = t.store.adjust(&w.tenant, adjustment(&w, "adj-3", &ana, "-0.25", "rounding fix")).unwrap();
         assert_eq!(fix.balances.available, d("15"));
         let m = w.membership(&t.store, &ana);
@@ -98,7 +98,7 @@ on_both_backends! {
         });
         let w = World::new(t, rules);
         let ana = w.member(&t.store, "CARD-1", None);
-        t.store.create_campaign(&w.tenant, &w.program, double_points_weekends(1000, 10_000)).unwrap();
+        t.store.create_campaign(&w.tenant, None, &w.program, double_points_weekends(1000, 10_000)).unwrap();
         t.store.earn(&w.tenant, w.bill("k1", &ana, "B-1", "1500")).unwrap();
         let before = snapshot(t, &w, &[&ana]);
         let request = QuoteRequest {
@@ -131,15 +131,15 @@ on_both_backends! {
     fn campaigns_are_created_with_a_store_id_edited_switched_off_and_listed(t) {
         let w = World::new(t, shop());
         let spec = double_points_weekends(80, 150);
-        let created = t.store.create_campaign(&w.tenant, &w.program, spec.clone()).unwrap();
+        let created = t.store.create_campaign(&w.tenant, None, &w.program, spec.clone()).unwrap();
         assert_ne!(created.campaign.id, uuid::Uuid::nil());
         assert_eq!(created.id, created.campaign.id.to_string());
         let mut wider = spec.clone();
         wider.member_cap = Some(Points::whole(200).unwrap());
-        let updated = t.store.update_campaign(&w.tenant, &created.id, wider).unwrap();
+        let updated = t.store.update_campaign(&w.tenant, None, &created.id, wider).unwrap();
         assert_eq!(updated.campaign.member_cap, Some(Points::whole(200).unwrap()));
         assert_eq!(updated.id, created.id);
-        let off = t.store.set_campaign_active(&w.tenant, &created.id, false).unwrap();
+        let off = t.store.set_campaign_active(&w.tenant, None, &created.id, false).unwrap();
         assert!(!off.campaign.active);
         let listed = t.store.list_campaigns(&w.tenant, &w.program).unwrap();
         assert_eq!(listed, vec![off]);
@@ -149,10 +149,10 @@ on_both_backends! {
         assert!(out.campaign_bonuses.is_empty());
         // Invalid campaigns and other tenants' campaigns are refused.
         let backwards = loyalty_core::CampaignSpec { ends_at: spec.starts_at, ..spec };
-        let err = t.store.create_campaign(&w.tenant, &w.program, backwards).unwrap_err();
+        let err = t.store.create_campaign(&w.tenant, None, &w.program, backwards).unwrap_err();
         assert!(matches!(err, StoreError::Rule(loyalty_core::Error::InvalidConfig(_))), "{err:?}");
         let other = World::new_named(t, "Pharmacy", shop());
-        let err = t.store.set_campaign_active(&other.tenant, &created.id, true).unwrap_err();
+        let err = t.store.set_campaign_active(&other.tenant, None, &created.id, true).unwrap_err();
         assert!(matches!(err, StoreError::NotFound { what: "campaign", .. }), "{err:?}");
     }
 }

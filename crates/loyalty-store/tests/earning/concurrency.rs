@@ -42,7 +42,12 @@ fn members_racing_for_a_campaign_budget_never_exceed_it(kind: Kind) {
     let w = World::new(&t, shop());
     let campaign = t
         .store
-        .create_campaign(&w.tenant, &w.program, double_points_weekends(1000, 300))
+        .create_campaign(
+            &w.tenant,
+            None,
+            &w.program,
+            double_points_weekends(1000, 300),
+        )
         .unwrap();
     let members: Vec<String> = (0..16)
         .map(|i| w.member(&t.store, &format!("CARD-{i}"), None))
