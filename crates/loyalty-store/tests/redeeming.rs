@@ -22,7 +22,7 @@ on_both_backends! {
         assert_eq!(done.currency, "INR");
         // 5 % off 500.00 of medicines leaves 975.00, of which points paid 100.00.
         assert_eq!((done.bill_total, done.to_pay), (dec("975"), dec("875")));
-        assert_eq!((done.balances.available, done.balances.redeemed), (dec("200"), dec("1000")));
+        assert_eq!((done.balances.available, done.balances.redeemed), (pts("200"), pts("1000")));
         let b = balances(t, &c);
         assert_eq!((b.available, b.redeemed), (pts("200"), pts("1000")));
         assert_eq!(entries(t, &c, "redeemed"), 1);
@@ -86,7 +86,7 @@ on_both_backends! {
         // Past the first lot's expiry nothing expires: it was spent; the later lot pays on.
         t.clock.advance(Duration::days(306));
         let done = t.store.redeem(&c.tenant, redeem_req(&c, "r2", "ORDER-2", bill("100"), "10")).unwrap();
-        assert_eq!((done.balances.available, done.balances.expired), (dec("40"), dec("0")));
+        assert_eq!((done.balances.available, done.balances.expired), (pts("40"), pts("0")));
     }
 
     fn redeeming_twice_with_one_key_has_one_effect(t) {
@@ -159,7 +159,7 @@ on_both_backends! {
 
         t.clock.advance(Duration::seconds(61));
         let done = t.store.redeem(&c.tenant, redeem_req(&c, "r6", "O-6", bill("100"), "10")).unwrap();
-        assert_eq!(done.balances.available, dec("950"));
+        assert_eq!(done.balances.available, pts("950"));
         assert_eq!(entries(t, &c, "redeemed"), 4);
     }
 

@@ -146,6 +146,7 @@ fn earn_500(replica: &Store, c: &Checkout, reference: &str) -> rust_decimal::Dec
         )
         .unwrap()
         .points
+        .value()
 }
 
 fn a_configuration_change_on_one_replica_is_seen_by_the_next_earn_on_the_other(kind: Kind) {

@@ -28,7 +28,7 @@ on_both_backends! {
         let again = t.store.earn(&w.tenant, w.bill("k2", &ana, "B-2", "500")).unwrap_err();
         assert!(matches!(&again, StoreError::Refused(r) if r.message == err.to_string()), "{again:?}");
         assert_eq!(snapshot(t, &w, &[&ana]), before);
-        assert_eq!(t.store.earn(&w.tenant, w.bill("k3", &ana, "B-2", "500")).unwrap().points, d("50"));
+        assert_eq!(t.store.earn(&w.tenant, w.bill("k3", &ana, "B-2", "500")).unwrap().points, pts("50"));
     }
 
     fn a_deactivated_member_cannot_earn(t) {

@@ -13,6 +13,11 @@ use rust_decimal::Decimal;
 
 use crate::common::TestStore;
 
+/// Points written as a decimal.
+pub fn pts(s: &str) -> Points {
+    s.parse().unwrap()
+}
+
 pub fn d(s: &str) -> Decimal {
     s.parse().unwrap()
 }
