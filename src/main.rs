@@ -130,7 +130,7 @@ fn main() -> anyhow::Result<()> {
             println!("{ran} migration(s) applied ({:?})", db.backend());
         }
         Command::CreateTenant { name } => {
-            let tenant = open(&cli.database_url, 1)?.create_tenant(&name)?;
+            let tenant = open(&cli.database_url, 1)?.create_tenant(None, &name)?;
             println!("{}", tenant.id);
         }
         Command::IssueKey {
@@ -146,6 +146,7 @@ fn main() -> anyhow::Result<()> {
                 KeyRole::Member => Role::Member,
             };
             let key = open(&cli.database_url, 1)?.issue_api_key(
+                None,
                 tenant.as_deref(),
                 role,
                 member.as_deref(),

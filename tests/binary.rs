@@ -342,9 +342,9 @@ fn checks_and_expires_on_demand(kind: Kind) {
         let mut rules = ProgramRules::new(inr);
         rules.base_rate = EarnRate::new(Points::whole(1).unwrap(), "10".parse().unwrap()).unwrap();
         rules.expiry = ExpiryPolicy::AfterMonths(1);
-        let tenant = store.create_tenant("Cathay Shop").unwrap().id;
+        let tenant = store.create_tenant(None, "Cathay Shop").unwrap().id;
         let program = store
-            .create_program(&tenant, "Shop points", rules)
+            .create_program(&tenant, None, "Shop points", rules)
             .unwrap()
             .id;
         let new = NewMember {
@@ -356,7 +356,7 @@ fn checks_and_expires_on_demand(kind: Kind) {
             referrer_id: None,
         };
         let (member, _) = store
-            .enroll_member_in(&tenant, new, std::slice::from_ref(&program))
+            .enroll_member(&tenant, None, new, std::slice::from_ref(&program))
             .unwrap();
         let earned = store
             .earn(

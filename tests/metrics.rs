@@ -23,15 +23,15 @@ async fn the_metrics_endpoint_counts_rpcs_and_points_earned() {
     let store = db.store(4, Arc::new(ManualClock::new(start())));
 
     // Setup straight in the store; the Earn under observation goes through gRPC.
-    let tenant = store.create_tenant("Cathay Shop").unwrap().id;
+    let tenant = store.create_tenant(None, "Cathay Shop").unwrap().id;
     let key = store
-        .issue_api_key(Some(&tenant), Role::Service, None, "billing")
+        .issue_api_key(None, Some(&tenant), Role::Service, None, "billing")
         .unwrap()
         .key;
     let mut rules = ProgramRules::new(Currency::new("INR").unwrap());
     rules.base_rate = EarnRate::new(Points::whole(1).unwrap(), "10".parse().unwrap()).unwrap();
     let program = store
-        .create_program(&tenant, "Shop points", rules)
+        .create_program(&tenant, None, "Shop points", rules)
         .unwrap()
         .id;
     let new = NewMember {
@@ -43,7 +43,7 @@ async fn the_metrics_endpoint_counts_rpcs_and_points_earned() {
         referrer_id: None,
     };
     let (member, _) = store
-        .enroll_member_in(&tenant, new, std::slice::from_ref(&program))
+        .enroll_member(&tenant, None, new, std::slice::from_ref(&program))
         .unwrap();
 
     // A free port for the metrics listener (bound again by the server right away).

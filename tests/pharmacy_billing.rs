@@ -136,9 +136,9 @@ on_both_backends! {
         assert_eq!(available(&earned.balances), "526.11");
 
         // A disabled card system refuses billing but still reads.
-        server.store.set_program_enabled(&shop.tenant, &program, false).unwrap();
+        server.store.set_program_enabled(&shop.tenant, None, &program, false).unwrap();
         assert_eq!(code_of(shop.ledger.earn(earn("bill-3", "BILL-3", &[("General", "10")])).await), Code::FailedPrecondition);
-        server.store.set_program_enabled(&shop.tenant, &program, true).unwrap();
+        server.store.set_program_enabled(&shop.tenant, None, &program, true).unwrap();
 
         // The bill is cancelled: Ravi's 0.5 and Asha's 0.25 are taken back, the 500 redeemed
         // points come back.

@@ -45,7 +45,7 @@ impl TestServer {
         let clock = Arc::new(ManualClock::new(start()));
         let store = db.store(8, clock.clone());
         let operator_key = store
-            .issue_api_key(None, Role::Operator, None, "tests")
+            .issue_api_key(None, None, Role::Operator, None, "tests")
             .unwrap()
             .key;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

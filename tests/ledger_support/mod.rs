@@ -40,7 +40,7 @@ impl Shop {
     pub fn program(&self, server: &TestServer, name: &str, rules: ProgramRules) -> String {
         server
             .store
-            .create_program(&self.tenant, name, rules)
+            .create_program(&self.tenant, None, name, rules)
             .unwrap()
             .id
     }
@@ -53,10 +53,11 @@ impl Shop {
         referrer: Option<&str>,
         programs: &[&str],
     ) -> String {
-        let member = server
+        let (member, _) = server
             .store
             .enroll_member(
                 &self.tenant,
+                None,
                 NewMember {
                     customer_id: format!("customer-{card}"),
                     card_number: CardNumber::new(card).unwrap(),
@@ -65,12 +66,13 @@ impl Shop {
                     email: None,
                     referrer_id: referrer.map(str::to_owned),
                 },
+                &[],
             )
             .unwrap();
         for program in programs {
             server
                 .store
-                .join_program(&self.tenant, &member.id, program)
+                .join_program(&self.tenant, None, &member.id, program)
                 .unwrap();
         }
         member.id
@@ -99,7 +101,7 @@ impl Shop {
     pub fn reward(&self, server: &TestServer, program: &str, reward: Reward) -> String {
         server
             .store
-            .create_reward(&self.tenant, program, reward)
+            .create_reward(&self.tenant, None, program, reward)
             .unwrap()
             .id
     }

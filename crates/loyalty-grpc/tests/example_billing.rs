@@ -77,13 +77,13 @@ fn cathay_shop(inr: Currency) -> ProgramRules {
 /// A tenant, its service key, the program and a member who earned 150 points on a 1500 bill.
 fn shop(store: &Store) -> (String, String, String, String) {
     let inr = Currency::new("INR").unwrap();
-    let tenant = store.create_tenant("Cathay Shop").unwrap().id;
+    let tenant = store.create_tenant(None, "Cathay Shop").unwrap().id;
     let key = store
-        .issue_api_key(Some(&tenant), Role::Service, None, "billing")
+        .issue_api_key(None, Some(&tenant), Role::Service, None, "billing")
         .unwrap()
         .key;
     let program = store
-        .create_program(&tenant, "Cathay Rewards", cathay_shop(inr))
+        .create_program(&tenant, None, "Cathay Rewards", cathay_shop(inr))
         .unwrap()
         .id;
     let new = NewMember {
@@ -95,7 +95,7 @@ fn shop(store: &Store) -> (String, String, String, String) {
         referrer_id: None,
     };
     let (member, _) = store
-        .enroll_member_in(&tenant, new, std::slice::from_ref(&program))
+        .enroll_member(&tenant, None, new, std::slice::from_ref(&program))
         .unwrap();
     store
         .earn(

@@ -197,10 +197,11 @@ struct Shop {
 
 impl Shop {
     fn member(&self, customer: &str) -> String {
-        let member = self
+        let (member, _) = self
             .store
             .enroll_member(
                 &self.tenant,
+                None,
                 NewMember {
                     customer_id: customer.to_owned(),
                     card_number: CardNumber::new(&format!("CARD-{customer}")).unwrap(),
@@ -209,10 +210,11 @@ impl Shop {
                     email: None,
                     referrer_id: None,
                 },
+                &[],
             )
             .unwrap();
         self.store
-            .join_program(&self.tenant, &member.id, &self.program)
+            .join_program(&self.tenant, None, &member.id, &self.program)
             .unwrap();
         member.id
     }
@@ -260,9 +262,9 @@ fn run(kind: Kind, counts: Counts) -> Vec<Row> {
     let mut rows = Vec::new();
     {
         let store = Store::open(&db.url, 16).expect("open the store");
-        let tenant = store.create_tenant("Bench Shop").unwrap().id;
+        let tenant = store.create_tenant(None, "Bench Shop").unwrap().id;
         let program = store
-            .create_program(&tenant, "Shop points", shop_rules())
+            .create_program(&tenant, None, "Shop points", shop_rules())
             .unwrap()
             .id;
         let shop = Shop {

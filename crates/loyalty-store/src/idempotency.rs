@@ -99,6 +99,26 @@ fn replay<T: DeserializeOwned>(
 }
 
 impl Store {
+    /// Runs `body` as one write transaction: once per `(tenant, key)` when there is a key (see
+    /// [`Store::idempotent`]); when there is none, every call runs it and nothing is recorded.
+    pub(crate) fn write_keyed<Req, Res>(
+        &self,
+        tenant: &str,
+        key: Option<&IdempotencyKey>,
+        operation: &'static str,
+        request: &Req,
+        body: impl FnMut(&mut DbConnection) -> StoreResult<Res>,
+    ) -> StoreResult<Res>
+    where
+        Req: Fingerprint + ?Sized,
+        Res: Serialize + DeserializeOwned,
+    {
+        match key {
+            Some(key) => self.idempotent(tenant, key, operation, request, body),
+            None => self.write(body),
+        }
+    }
+
     /// Runs `body` once per `(tenant, key)`, as one write transaction that also records the
     /// key with the answer: the result, or the refusal when the rules refused (see the module
     /// docs). A retry with the same key and request gets the recorded answer.

@@ -54,7 +54,6 @@ pub use ops::expiry::ExpiryReport;
 pub use ops::history::{HistoryFilter, LedgerEntryView};
 pub use ops::holds::{CaptureRequest, HoldView, ReleaseRequest, ReserveRequest};
 pub use ops::members::{Member, MemberUpdate, Membership, NewMember, Page};
-pub use ops::outcome::PointBalances;
 pub use ops::programs::Program;
 pub use ops::quote::{QuoteRequest, QuoteView};
 pub use ops::redeem::{RedeemOutcome, RedeemRequest};

@@ -41,10 +41,10 @@ on_both_backends! {
         let w = World::new(t, shop());
         let ana = w.member(&t.store, "CARD-1", None);
         let out = t.store.earn(&w.tenant, w.bill("k1", &ana, "ORDER123", "500")).unwrap();
-        assert_eq!((out.points, out.base, out.tier_bonus), (d("50"), d("50"), d("0")));
-        assert_eq!((out.earning_amount, out.currency.as_str()), (d("500"), "INR"));
+        assert_eq!((out.points, out.base, out.tier_bonus), (pts("50"), pts("50"), pts("0")));
+        assert_eq!((out.earning_amount.amount(), out.earning_amount.currency().code()), (d("500"), "INR"));
         assert_eq!(out.entry_ids.len(), 1);
-        assert_eq!(out.balances.available, d("50"));
+        assert_eq!(out.balances.available, pts("50"));
         let m = w.membership(&t.store, &ana);
         assert_eq!((m.balances.available, m.balances.earned), (Points::whole(50).unwrap(), Points::whole(50).unwrap()));
         assert_consistent(t, &m);
@@ -57,9 +57,9 @@ on_both_backends! {
         let lines = vec![line(Some("Medicines"), "123.45", inr()), line(Some("General"), "200", inr())];
         let out = t.store.earn(&w.tenant, w.bill_of("k1", &ravi, "INV-9", lines)).unwrap();
         // 1 % of 123.45 + 3 % of 200 = 7.2345, rounded down to 2 decimals.
-        assert_eq!(out.points, d("7.23"));
+        assert_eq!(out.points, pts("7.23"));
         // 0.5 % of 323.45 = 1.61725 -> 1.61 for the referrer.
-        assert_eq!(out.referral_points, d("1.61"));
+        assert_eq!(out.referral_points, pts("1.61"));
         assert_eq!(out.referrer_member_id.as_deref(), Some(asha.as_str()));
         assert_eq!(out.entry_ids.len(), 2);
         let referrer = w.membership(&t.store, &asha);
@@ -72,25 +72,25 @@ on_both_backends! {
         let outsider = w.outsider(&t.store, "PH-3", None);
         let meena = w.member(&t.store, "PH-4", Some(&outsider));
         let out = t.store.earn(&w.tenant, w.bill("k2", &meena, "INV-10", "100")).unwrap();
-        assert_eq!((out.referral_points, out.referrer_member_id), (d("0"), None));
+        assert_eq!((out.referral_points, out.referrer_member_id), (pts("0"), None));
 
         // A deactivated referrer earns nothing either.
-        t.store.deactivate_member(&w.tenant, &asha).unwrap();
+        t.store.deactivate_member(&w.tenant, None, &asha).unwrap();
         let out = t.store.earn(&w.tenant, w.bill("k3", &ravi, "INV-11", "100")).unwrap();
-        assert_eq!((out.referral_points, out.referrer_member_id), (d("0"), None));
+        assert_eq!((out.referral_points, out.referrer_member_id), (pts("0"), None));
         assert_eq!(w.membership(&t.store, &asha).balances.available.value(), d("1.61"));
     }
 
     fn the_same_member_earns_5_tokens_at_wine_and_dine_and_1_point_at_frequent_flyer_for_100_dollars(t) {
         let w = World::new(t, per_hundred_dollars(5));
-        let flyer = t.store.create_program(&w.tenant, "Frequent Flyer", per_hundred_dollars(1)).unwrap();
+        let flyer = t.store.create_program(&w.tenant, None, "Frequent Flyer", per_hundred_dollars(1)).unwrap();
         let sam = w.member(&t.store, "SAM-1", None);
-        t.store.join_program(&w.tenant, &sam, &flyer.id).unwrap();
+        t.store.join_program(&w.tenant, None, &sam, &flyer.id).unwrap();
         let dine = t.store.earn(&w.tenant, w.bill("wd-1", &sam, "DINNER-1", "100")).unwrap();
         let mut trip = w.bill("ff-1", &sam, "DINNER-1", "100");
         trip.program_id = flyer.id.clone();
         let fly = t.store.earn(&w.tenant, trip).unwrap();
-        assert_eq!((dine.points, fly.points), (d("5"), d("1")));
+        assert_eq!((dine.points, fly.points), (pts("5"), pts("1")));
         assert_eq!(w.membership(&t.store, &sam).balances.available, Points::whole(5).unwrap());
         let ff = t.store.get_membership(&w.tenant, &sam, &flyer.id).unwrap();
         assert_eq!(ff.balances.available, Points::whole(1).unwrap());
@@ -102,28 +102,28 @@ on_both_backends! {
         let w = World::new(t, rules);
         let ana = w.member(&t.store, "CARD-1", None);
         let out = t.store.earn(&w.tenant, w.bill("k1", &ana, "BIG-1", "2000")).unwrap();
-        assert_eq!((out.points, out.cap_reduction), (d("100"), d("100")));
+        assert_eq!((out.points, out.cap_reduction), (pts("100"), pts("100")));
         assert_eq!(w.membership(&t.store, &ana).balances.available, Points::whole(100).unwrap());
     }
 
     fn double_points_weekends_stop_at_the_member_cap_and_the_budget(t) {
         // The test clock starts on Saturday 2026-11-21.
         let w = World::new(t, shop());
-        let campaign = t.store.create_campaign(&w.tenant, &w.program, double_points_weekends(80, 150)).unwrap();
+        let campaign = t.store.create_campaign(&w.tenant, None, &w.program, double_points_weekends(80, 150)).unwrap();
         let ana = w.member(&t.store, "CARD-1", None);
         let ben = w.member(&t.store, "CARD-2", None);
         let bonus = |key: &str, member: &str, reference: &str| {
             let out = t.store.earn(&w.tenant, w.bill(key, member, reference, "500")).unwrap();
-            assert_eq!(out.base, d("50"));
+            assert_eq!(out.base, pts("50"));
             out.campaign_bonuses.first().map(|b| b.points)
         };
-        assert_eq!(bonus("a1", &ana, "A-1"), Some(d("50")));
-        assert_eq!(bonus("a2", &ana, "A-2"), Some(d("30"))); // Ana's cap of 80
-        assert_eq!(bonus("a3", &ana, "A-3"), Some(d("0")));
-        assert_eq!(bonus("b1", &ben, "B-1"), Some(d("50")));
-        assert_eq!(bonus("b2", &ben, "B-2"), Some(d("20"))); // the budget of 150
+        assert_eq!(bonus("a1", &ana, "A-1"), Some(pts("50")));
+        assert_eq!(bonus("a2", &ana, "A-2"), Some(pts("30"))); // Ana's cap of 80
+        assert_eq!(bonus("a3", &ana, "A-3"), Some(pts("0")));
+        assert_eq!(bonus("b1", &ben, "B-1"), Some(pts("50")));
+        assert_eq!(bonus("b2", &ben, "B-2"), Some(pts("20"))); // the budget of 150
         let out = t.store.earn(&w.tenant, w.bill("b3", &ben, "B-3", "500")).unwrap();
-        assert_eq!(out.campaign_bonuses[0].points, d("0"));
+        assert_eq!(out.campaign_bonuses[0].points, pts("0"));
         assert_eq!(out.campaign_bonuses[0].limited_by.as_deref(), Some("budget"));
         assert_eq!(out.entry_ids.len(), 1);
 
@@ -140,12 +140,12 @@ on_both_backends! {
 
     fn a_campaign_bonus_reports_the_cap_that_cut_it(t) {
         let w = World::new(t, shop());
-        t.store.create_campaign(&w.tenant, &w.program, double_points_weekends(30, 1000)).unwrap();
+        t.store.create_campaign(&w.tenant, None, &w.program, double_points_weekends(30, 1000)).unwrap();
         let ana = w.member(&t.store, "CARD-1", None);
         let out = t.store.earn(&w.tenant, w.bill("a1", &ana, "A-1", "500")).unwrap();
         let bonus = &out.campaign_bonuses[0];
-        assert_eq!((bonus.points, bonus.limited_by.as_deref()), (d("30"), Some("member_cap")));
-        assert_eq!(out.points, d("80"));
+        assert_eq!((bonus.points, bonus.limited_by.as_deref()), (pts("30"), Some("member_cap")));
+        assert_eq!(out.points, pts("80"));
         let m = w.membership(&t.store, &ana);
         assert_eq!(m.balances.available, Points::whole(80).unwrap());
     }
@@ -157,13 +157,13 @@ on_both_backends! {
         assert_eq!(first.tier_change, None);
         // The crossing bill earns at the old tier; the upgrade pays Silver's 100.
         let crossing = t.store.earn(&w.tenant, w.bill("k2", &ana, "B-2", "600")).unwrap();
-        assert_eq!(crossing.points, d("60"));
+        assert_eq!(crossing.points, pts("60"));
         let change = crossing.tier_change.clone().unwrap();
-        assert_eq!((change.from, change.to.as_deref(), change.bonus), (None, Some("Silver"), d("100")));
+        assert_eq!((change.from, change.to.as_deref(), change.bonus), (None, Some("Silver"), pts("100")));
         assert_eq!(crossing.entry_ids.len(), 2);
         // The next bill earns at Silver (1.5x) and pays no bonus.
         let next = t.store.earn(&w.tenant, w.bill("k3", &ana, "B-3", "600")).unwrap();
-        assert_eq!((next.base, next.tier_bonus, next.tier_change), (d("60"), d("30"), None));
+        assert_eq!((next.base, next.tier_bonus, next.tier_change), (pts("60"), pts("30"), None));
         let m = w.membership(&t.store, &ana);
         assert_eq!(m.tier.as_deref(), Some("Silver"));
         assert_eq!(m.balances.available, Points::whole(60 + 60 + 100 + 90).unwrap());
@@ -183,7 +183,7 @@ on_both_backends! {
         assert_eq!(t.store.reevaluate_tiers(&w.tenant, &w.program).unwrap(), 0);
         let back = t.store.earn(&w.tenant, w.bill("k3", &ana, "B-3", "1200")).unwrap();
         let change = back.tier_change.unwrap();
-        assert_eq!((change.to.as_deref(), change.bonus, change.bonus_entry_id), (Some("Silver"), d("0"), None));
+        assert_eq!((change.to.as_deref(), change.bonus, change.bonus_entry_id), (Some("Silver"), pts("0"), None));
         assert_eq!(w.membership(&t.store, &ana).balances.available, Points::whole(120 + 100 + 120).unwrap());
     }
 

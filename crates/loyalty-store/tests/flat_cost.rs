@@ -233,7 +233,7 @@ impl Model {
             member,
             reference: out.reference.clone(),
             at: out.at,
-            earn_amount: out.earning_amount,
+            earn_amount: out.earning_amount.amount(),
             total,
             returned: Decimal::ZERO,
         });

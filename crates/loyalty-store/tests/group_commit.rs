@@ -54,7 +54,7 @@ fn submit_all(
             .collect();
         let mut answers = Vec::new();
         for call in futures_join(calls).await {
-            answers.push(call.map(|outcome| outcome.points));
+            answers.push(call.map(|outcome| outcome.points.value()));
         }
         answers
     })

@@ -75,7 +75,7 @@ on_both_backends! {
             email: None,
             referrer_id: None,
         };
-        let member = t.store.enroll_member(&c.tenant, newcomer).unwrap().id;
+        let member = t.store.enroll_member(&c.tenant, None, newcomer, &[]).unwrap().0.id;
         let welcome = |member: &str| loyalty_store::AdjustRequest {
             idempotency_key: key("welcome:C-2"),
             member_id: member.to_owned(),
@@ -86,7 +86,7 @@ on_both_backends! {
         };
         let err = t.store.adjust(&c.tenant, welcome(&member)).unwrap_err();
         assert!(matches!(err, StoreError::NotFound { .. }), "{err:?}");
-        t.store.join_program(&c.tenant, &member, &c.program).unwrap();
+        t.store.join_program(&c.tenant, None, &member, &c.program).unwrap();
         assert_eq!(t.store.adjust(&c.tenant, welcome(&member)).unwrap().points, dec("25"));
     }
 
@@ -137,19 +137,19 @@ on_both_backends! {
         let c = open_checkout(t, "Cathay Shop", shop_rules());
         give(t, &c, "150");
         let hold = t.store.reserve(&c.tenant, reserve_req(&c, "h1", "ORDER1", "500", "30")).unwrap();
-        assert_eq!((hold.balances.available, hold.balances.held), (dec("120"), dec("30")));
+        assert_eq!((hold.balances.available, hold.balances.held), (pts("120"), pts("30")));
         give(t, &c, "100");
         let again = t.store.reserve(&c.tenant, reserve_req(&c, "h1", "ORDER1", "500", "30")).unwrap();
         assert_eq!(again, hold, "the reservation's answer, with the balances as they were");
 
         let paid = t.store.capture(&c.tenant, capture_req("h1:capture", &hold.id, Some("20"))).unwrap();
-        assert_eq!((paid.balances.available, paid.balances.held, paid.balances.redeemed), (dec("230"), dec("0"), dec("20")));
+        assert_eq!((paid.balances.available, paid.balances.held, paid.balances.redeemed), (pts("230"), pts("0"), pts("20")));
         let second = t.store.reserve(&c.tenant, reserve_req(&c, "h2", "ORDER2", "500", "40")).unwrap();
         give(t, &c, "7");
         assert_eq!(t.store.capture(&c.tenant, capture_req("h1:capture", &hold.id, Some("20"))).unwrap(), paid);
 
         let released = t.store.release(&c.tenant, release_req("h2:release", &second.id)).unwrap();
-        assert_eq!((released.balances.available, released.balances.held), (dec("237"), dec("0")));
+        assert_eq!((released.balances.available, released.balances.held), (pts("237"), pts("0")));
         give(t, &c, "3");
         assert_eq!(t.store.release(&c.tenant, release_req("h2:release", &second.id)).unwrap(), released);
 

@@ -22,7 +22,7 @@ on_both_backends! {
         assert_eq!(done.currency, "INR");
         // 5 % off 500.00 of medicines leaves 975.00, of which points paid 100.00.
         assert_eq!((done.bill_total, done.to_pay), (dec("975"), dec("875")));
-        assert_eq!((done.balances.available, done.balances.redeemed), (dec("200"), dec("1000")));
+        assert_eq!((done.balances.available, done.balances.redeemed), (pts("200"), pts("1000")));
         let b = balances(t, &c);
         assert_eq!((b.available, b.redeemed), (pts("200"), pts("1000")));
         assert_eq!(entries(t, &c, "redeemed"), 1);
@@ -86,7 +86,7 @@ on_both_backends! {
         // Past the first lot's expiry nothing expires: it was spent; the later lot pays on.
         t.clock.advance(Duration::days(306));
         let done = t.store.redeem(&c.tenant, redeem_req(&c, "r2", "ORDER-2", bill("100"), "10")).unwrap();
-        assert_eq!((done.balances.available, done.balances.expired), (dec("40"), dec("0")));
+        assert_eq!((done.balances.available, done.balances.expired), (pts("40"), pts("0")));
     }
 
     fn redeeming_twice_with_one_key_has_one_effect(t) {
@@ -112,11 +112,11 @@ on_both_backends! {
     fn a_disabled_program_or_a_deactivated_member_cannot_redeem(t) {
         let c = open_checkout(t, "Cathay Shop", shop_rules());
         give(t, &c, "100");
-        t.store.set_program_enabled(&c.tenant, &c.program, false).unwrap();
+        t.store.set_program_enabled(&c.tenant, None, &c.program, false).unwrap();
         let err = t.store.redeem(&c.tenant, redeem_req(&c, "r1", "ORDER-1", bill("500"), "30")).unwrap_err();
         assert!(matches!(err, StoreError::FailedPrecondition(_)), "{err:?}");
-        t.store.set_program_enabled(&c.tenant, &c.program, true).unwrap();
-        t.store.deactivate_member(&c.tenant, &c.member).unwrap();
+        t.store.set_program_enabled(&c.tenant, None, &c.program, true).unwrap();
+        t.store.deactivate_member(&c.tenant, None, &c.member).unwrap();
         let err = t.store.redeem(&c.tenant, redeem_req(&c, "r2", "ORDER-1", bill("500"), "30")).unwrap_err();
         assert!(matches!(err, StoreError::FailedPrecondition(_)), "{err:?}");
         assert_eq!(balances(t, &c).available, pts("100"));
@@ -132,7 +132,7 @@ on_both_backends! {
     fn another_tenant_cannot_redeem_a_members_points(t) {
         let c = open_checkout(t, "Cathay Shop", shop_rules());
         give(t, &c, "100");
-        let other = t.store.create_tenant("Pharmacy").unwrap();
+        let other = t.store.create_tenant(None, "Pharmacy").unwrap();
         let err = t.store.redeem(&other.id, redeem_req(&c, "r1", "ORDER-1", bill("500"), "30")).unwrap_err();
         assert!(matches!(err, StoreError::NotFound { .. }), "{err:?}");
         assert_eq!(balances(t, &c).available, pts("100"));
@@ -159,7 +159,7 @@ on_both_backends! {
 
         t.clock.advance(Duration::seconds(61));
         let done = t.store.redeem(&c.tenant, redeem_req(&c, "r6", "O-6", bill("100"), "10")).unwrap();
-        assert_eq!(done.balances.available, dec("950"));
+        assert_eq!(done.balances.available, pts("950"));
         assert_eq!(entries(t, &c, "redeemed"), 4);
     }
 

@@ -146,6 +146,7 @@ fn earn_500(replica: &Store, c: &Checkout, reference: &str) -> rust_decimal::Dec
         )
         .unwrap()
         .points
+        .value()
 }
 
 fn a_configuration_change_on_one_replica_is_seen_by_the_next_earn_on_the_other(kind: Kind) {
@@ -159,7 +160,7 @@ fn a_configuration_change_on_one_replica_is_seen_by_the_next_earn_on_the_other(k
     let mut doubled = shop_rules();
     doubled.base_rate = loyalty_core::EarnRate::new(pts("2"), dec("10")).unwrap();
     other
-        .update_program(&c.tenant, &c.program, "Points", doubled)
+        .update_program(&c.tenant, None, &c.program, "Points", doubled)
         .unwrap();
     assert_eq!(earn_500(&t.store, &c, "B-2"), dec("100"));
 
@@ -179,13 +180,13 @@ fn a_configuration_change_on_one_replica_is_seen_by_the_next_earn_on_the_other(k
         active: true,
     };
     let created = other
-        .create_campaign(&c.tenant, &c.program, campaign)
+        .create_campaign(&c.tenant, None, &c.program, campaign)
         .unwrap();
     assert_eq!(earn_500(&t.store, &c, "B-3"), dec("107"));
 
     // ... and switches it off again.
     other
-        .set_campaign_active(&c.tenant, &created.id, false)
+        .set_campaign_active(&c.tenant, None, &created.id, false)
         .unwrap();
     assert_eq!(earn_500(&t.store, &c, "B-4"), dec("100"));
     common::after_scenario(&t);

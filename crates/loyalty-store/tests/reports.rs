@@ -72,7 +72,7 @@ on_both_backends! {
         let since = t.store.program_report(&s.shop.tenant, &s.shop.program, Some(start + Months::new(1)), None).unwrap();
         assert_eq!((since.earned, since.expired), (d("200"), d("150")));
 
-        t.store.set_program_enabled(&s.shop.tenant, &s.shop.program, false).unwrap();
+        t.store.set_program_enabled(&s.shop.tenant, None, &s.shop.program, false).unwrap();
         assert_eq!(t.store.program_report(&s.shop.tenant, &s.shop.program, None, None).unwrap(), report, "reads still work");
         assert_ledger_sound(t);
     }

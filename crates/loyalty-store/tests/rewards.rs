@@ -16,7 +16,7 @@ fn coupon(t: &common::TestStore, c: &Checkout) -> RewardView {
     let value = Money::parse("5", inr()).unwrap();
     let reward = Reward::new("5 off", RewardKind::Coupon { value }, pts("500"), Some(90)).unwrap();
     t.store
-        .create_reward(&c.tenant, &c.program, reward)
+        .create_reward(&c.tenant, None, &c.program, reward)
         .unwrap()
 }
 
@@ -30,7 +30,7 @@ fn donation(t: &common::TestStore, c: &Checkout) -> RewardView {
     )
     .unwrap();
     t.store
-        .create_reward(&c.tenant, &c.program, reward)
+        .create_reward(&c.tenant, None, &c.program, reward)
         .unwrap()
 }
 
@@ -80,9 +80,9 @@ on_both_backends! {
         let code = t.store.redeem_reward(&c.tenant, reward_req(&c, "k1", &reward.id)).unwrap().coupon_code.unwrap();
         // Typed in lower case with a dash, it is the same code.
         let typed = format!("{}-{}", &code[..8], &code[8..]).to_lowercase();
-        let used = t.store.mark_coupon_used(&c.tenant, &typed).unwrap();
+        let used = t.store.mark_coupon_used(&c.tenant, None, &typed).unwrap();
         assert_eq!((used.status, used.used_at), (RewardRedemptionStatus::Used, Some(t.store.now())));
-        let err = t.store.mark_coupon_used(&c.tenant, &code).unwrap_err();
+        let err = t.store.mark_coupon_used(&c.tenant, None, &code).unwrap_err();
         assert!(matches!(err, StoreError::FailedPrecondition(_)), "{err:?}");
         assert!(err.to_string().contains("already used"), "{err}");
     }
@@ -95,7 +95,7 @@ on_both_backends! {
         t.clock.advance(Duration::days(90));
         let history = t.store.list_reward_redemptions(&c.tenant, &c.member, None, None, 10).unwrap();
         assert_eq!(history.items[0].status, RewardRedemptionStatus::Expired);
-        let err = t.store.mark_coupon_used(&c.tenant, &code).unwrap_err();
+        let err = t.store.mark_coupon_used(&c.tenant, None, &code).unwrap_err();
         assert!(err.to_string().contains("expired"), "{err}");
     }
 
@@ -103,7 +103,7 @@ on_both_backends! {
         let c = open_checkout(t, "Cathay Shop", shop_rules());
         give(t, &c, "2000");
         let reward = coupon(t, &c);
-        let off = t.store.set_reward_active(&c.tenant, &reward.id, false).unwrap();
+        let off = t.store.set_reward_active(&c.tenant, None, &reward.id, false).unwrap();
         assert!(!off.active);
         let err = t.store.redeem_reward(&c.tenant, reward_req(&c, "k1", &reward.id)).unwrap_err();
         assert!(matches!(err, StoreError::Rule(Error::RewardUnavailable(_))), "{err:?}");
@@ -152,10 +152,10 @@ on_both_backends! {
     fn a_reward_of_another_program_is_refused(t) {
         let c = open_checkout(t, "Cathay Shop", shop_rules());
         give(t, &c, "2000");
-        let other = t.store.create_program(&c.tenant, "Wine & Dine", shop_rules()).unwrap();
+        let other = t.store.create_program(&c.tenant, None, "Wine & Dine", shop_rules()).unwrap();
         let value = Money::parse("5", inr()).unwrap();
         let reward = Reward::new("Wine", RewardKind::Coupon { value }, pts("100"), None).unwrap();
-        let reward = t.store.create_reward(&c.tenant, &other.id, reward).unwrap();
+        let reward = t.store.create_reward(&c.tenant, None, &other.id, reward).unwrap();
         let err = t.store.redeem_reward(&c.tenant, reward_req(&c, "k1", &reward.id)).unwrap_err();
         assert!(matches!(err, StoreError::Rule(Error::RewardUnavailable(_))), "{err:?}");
         assert_eq!(balances(t, &c).available, pts("2000"));
@@ -165,7 +165,7 @@ on_both_backends! {
         let c = open_checkout(t, "Cathay Shop", shop_rules());
         let value = Money::parse("5", Currency::new("USD").unwrap()).unwrap();
         let reward = Reward::new("$5 off", RewardKind::Coupon { value }, pts("500"), None).unwrap();
-        let err = t.store.create_reward(&c.tenant, &c.program, reward).unwrap_err();
+        let err = t.store.create_reward(&c.tenant, None, &c.program, reward).unwrap_err();
         assert!(matches!(err, StoreError::Rule(Error::CurrencyMismatch { .. })), "{err:?}");
     }
 
@@ -178,9 +178,9 @@ on_both_backends! {
         give(t, &p, "2000");
         let err = t.store.redeem_reward(&p.tenant, reward_req(&p, "k1", &reward.id)).unwrap_err();
         assert!(matches!(err, StoreError::NotFound { what: "reward", .. }), "{err:?}");
-        let err = t.store.set_reward_active(&p.tenant, &reward.id, false).unwrap_err();
+        let err = t.store.set_reward_active(&p.tenant, None, &reward.id, false).unwrap_err();
         assert!(matches!(err, StoreError::NotFound { what: "reward", .. }), "{err:?}");
-        let err = t.store.mark_coupon_used(&p.tenant, &code).unwrap_err();
+        let err = t.store.mark_coupon_used(&p.tenant, None, &code).unwrap_err();
         assert!(matches!(err, StoreError::NotFound { what: "coupon", .. }), "{err:?}");
         let err = t.store.list_rewards(&p.tenant, &c.program, true).unwrap_err();
         assert!(matches!(err, StoreError::NotFound { .. }), "{err:?}");

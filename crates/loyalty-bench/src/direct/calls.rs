@@ -68,14 +68,16 @@ impl DirectShop {
         parallelism: usize,
     ) -> anyhow::Result<DirectShop> {
         anyhow::ensure!(members > 0, "a run needs at least one member");
-        let tenant = store_call(store, Access::Write, |s| s.create_tenant("Bench shop"))
-            .await
-            .context("creating the tenant")?
-            .id;
+        let tenant = store_call(store, Access::Write, |s| {
+            s.create_tenant(None, "Bench shop")
+        })
+        .await
+        .context("creating the tenant")?
+        .id;
         let rules = shop::program_rules()?;
         let t = tenant.clone();
         let program = store_call(store, Access::Write, move |s| {
-            s.create_program(&t, shop::PROGRAM_NAME, rules)
+            s.create_program(&t, None, shop::PROGRAM_NAME, rules)
         })
         .await
         .context("creating the program")?
@@ -93,7 +95,7 @@ impl DirectShop {
                     referrer_id: None,
                 };
                 let (member, _) = store_call(&s, Access::Write, move |s| {
-                    s.enroll_member_in(&t, new, &[p])
+                    s.enroll_member(&t, None, new, &[p])
                 })
                 .await
                 .context("enrolling a member")?;

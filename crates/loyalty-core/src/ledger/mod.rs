@@ -104,6 +104,7 @@ impl fmt::Display for BucketDelta {
 /// # Ok::<(), loyalty_core::Error>(())
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Balances {
     /// Spendable now.
     pub available: Points,

@@ -23,6 +23,11 @@ use crate::error::{Error, Result};
 /// # Ok::<(), loyalty_core::Error>(())
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(try_from = "Decimal", into = "Decimal")
+)]
 pub struct Points(Decimal);
 
 impl Points {

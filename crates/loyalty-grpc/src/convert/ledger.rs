@@ -5,9 +5,10 @@
 //! the currency's minor units ("250.00").
 
 use chrono::{DateTime, Utc};
+use loyalty_core::ledger::Balances;
 use loyalty_core::{BillLine, Currency, Earning, Money, RedemptionLimitReason};
 use loyalty_store::{
-    BillView, EarnOutcome, HoldView, LedgerEntryView, PointBalances, QuoteView, ReverseOutcome,
+    BillView, EarnOutcome, HoldView, LedgerEntryView, QuoteView, ReverseOutcome,
     RewardRedemptionStatus, RewardRedemptionView,
 };
 use rust_decimal::Decimal;
@@ -84,16 +85,26 @@ impl BillIn {
 }
 
 /// A membership's balances after an operation.
-pub fn point_balances_to_pb(b: &PointBalances) -> pb::Balances {
+pub fn balances_to_pb(b: &Balances) -> pb::Balances {
+    let Balances {
+        available,
+        pending,
+        held,
+        debt,
+        earned,
+        redeemed,
+        expired,
+        reversed,
+    } = *b;
     pb::Balances {
-        available: points_to_pb(b.available),
-        pending: points_to_pb(b.pending),
-        held: points_to_pb(b.held),
-        debt: points_to_pb(b.debt),
-        earned: points_to_pb(b.earned),
-        redeemed: points_to_pb(b.redeemed),
-        expired: points_to_pb(b.expired),
-        reversed: points_to_pb(b.reversed),
+        available: points_to_pb(available.value()),
+        pending: points_to_pb(pending.value()),
+        held: points_to_pb(held.value()),
+        debt: points_to_pb(debt.value()),
+        earned: points_to_pb(earned.value()),
+        redeemed: points_to_pb(redeemed.value()),
+        expired: points_to_pb(expired.value()),
+        reversed: points_to_pb(reversed.value()),
     }
 }
 
@@ -161,11 +172,10 @@ pub fn quote_to_pb(view: &QuoteView) -> pb::QuoteResponse {
 }
 
 /// An earn on the wire.
-pub fn earn_to_pb(o: &EarnOutcome) -> ApiResult<pb::EarnResponse> {
-    let currency = Currency::new(&o.currency)?;
+pub fn earn_to_pb(o: &EarnOutcome) -> pb::EarnResponse {
     let breakdown = pb::EarnBreakdown {
-        base: points_to_pb(o.base),
-        tier_bonus: points_to_pb(o.tier_bonus),
+        base: points_to_pb(o.base.value()),
+        tier_bonus: points_to_pb(o.tier_bonus.value()),
         tier_multiplier: o.tier_multiplier.normalize().to_string(),
         campaign_bonuses: o
             .campaign_bonuses
@@ -173,24 +183,24 @@ pub fn earn_to_pb(o: &EarnOutcome) -> ApiResult<pb::EarnResponse> {
             .map(|b| pb::CampaignBonus {
                 campaign_id: b.campaign_id.clone(),
                 name: b.name.clone(),
-                points: points_to_pb(b.points),
+                points: points_to_pb(b.points.value()),
             })
             .collect(),
-        cap_reduction: points_to_pb(o.cap_reduction),
-        total: points_to_pb(o.points),
-        earning_amount: amount_to_pb(o.earning_amount, currency),
+        cap_reduction: points_to_pb(o.cap_reduction.value()),
+        total: points_to_pb(o.points.value()),
+        earning_amount: money_to_pb(&o.earning_amount),
     };
     let upgrade = o.tier_change.as_ref();
-    Ok(pb::EarnResponse {
-        points_earned: points_to_pb(o.points),
+    pb::EarnResponse {
+        points_earned: points_to_pb(o.points.value()),
         breakdown: Some(breakdown),
-        referral_points: points_to_pb(o.referral_points),
+        referral_points: points_to_pb(o.referral_points.value()),
         referrer_id: o.referrer_member_id.clone().unwrap_or_default(),
         new_tier: upgrade.and_then(|t| t.to.clone()).unwrap_or_default(),
-        tier_bonus: points_to_pb(upgrade.map(|t| t.bonus).unwrap_or_default()),
-        balances: Some(point_balances_to_pb(&o.balances)),
+        tier_bonus: points_to_pb(upgrade.map(|t| t.bonus).unwrap_or_default().value()),
+        balances: Some(balances_to_pb(&o.balances)),
         entry_ids: o.entry_ids.clone(),
-    })
+    }
 }
 
 fn hold_status(status: &str) -> pb::HoldStatus {
@@ -268,7 +278,7 @@ pub fn reverse_to_pb(o: &ReverseOutcome) -> pb::ReverseResponse {
             .unwrap_or_else(|| "0".to_owned()),
         debt: points_to_pb(o.earned.to_debt),
         forgiven: points_to_pb(o.earned.forgiven),
-        balances: Some(point_balances_to_pb(&o.balances)),
+        balances: Some(balances_to_pb(&o.balances)),
     }
 }
 

@@ -17,7 +17,7 @@ use tonic::{Request, Response, Status};
 use super::{reading, writing};
 use crate::auth::{caller, tenant_of};
 use crate::convert::ledger::{
-    BillIn, amount_to_pb, earn_to_pb, point_balances_to_pb, points_to_pb, quote_to_pb,
+    BillIn, amount_to_pb, balances_to_pb, earn_to_pb, points_to_pb, quote_to_pb,
 };
 use crate::convert::{decimal, id, idempotency_key, opt_points, points, reference};
 use crate::error::{ApiError, ApiResult};
@@ -136,8 +136,11 @@ impl pb::ledger_service_server::LedgerService for LedgerApi {
             actor: who.key_id,
         };
         let outcome = writing(&self.store, move |s| s.earn(&tenant, request)).await?;
-        count_points("earned", outcome.points + outcome.referral_points);
-        let response = earn_to_pb(&outcome)?;
+        count_points(
+            "earned",
+            outcome.points.value() + outcome.referral_points.value(),
+        );
+        let response = earn_to_pb(&outcome);
         Ok(Response::new(response))
     }
 
@@ -178,10 +181,10 @@ impl pb::ledger_service_server::LedgerService for LedgerApi {
             actor: who.key_id,
         };
         let outcome = writing(&self.store, move |s| s.award_action(&tenant, request)).await?;
-        count_points("earned", outcome.points);
+        count_points("earned", outcome.points.value());
         Ok(Response::new(pb::AwardActionResponse {
-            points: points_to_pb(outcome.points),
-            balances: Some(point_balances_to_pb(&outcome.balances)),
+            points: points_to_pb(outcome.points.value()),
+            balances: Some(balances_to_pb(&outcome.balances)),
             entry_id: outcome.entry_id.unwrap_or_default(),
         }))
     }
@@ -214,7 +217,7 @@ impl pb::ledger_service_server::LedgerService for LedgerApi {
         };
         let outcome = writing(&self.store, move |s| s.adjust(&tenant, request)).await?;
         Ok(Response::new(pb::AdjustResponse {
-            balances: Some(point_balances_to_pb(&outcome.balances)),
+            balances: Some(balances_to_pb(&outcome.balances)),
             entry_id: outcome.entry_id,
         }))
     }
@@ -256,7 +259,7 @@ impl pb::ledger_service_server::LedgerService for LedgerApi {
                 currency: outcome.currency,
             }),
             to_pay: amount_to_pb(outcome.to_pay, currency),
-            balances: Some(point_balances_to_pb(&outcome.balances)),
+            balances: Some(balances_to_pb(&outcome.balances)),
             entry_id: outcome.entry_id,
         }))
     }

@@ -92,7 +92,7 @@ impl pb::member_service_server::MemberService for MemberApi {
         };
         let programs = program_ids(&programs)?;
         let (member, memberships) = writing(&self.store, move |s| {
-            s.enroll_member_once(&tenant, &key, new, &programs)
+            s.enroll_member(&tenant, Some(&key), new, &programs)
         })
         .await?;
         Ok(Response::new(pb::EnrollMemberResponse {
@@ -161,7 +161,7 @@ impl pb::member_service_server::MemberService for MemberApi {
         let key = idempotency_key(&key)?;
         let update = member_update_from_pb(&name, &phone, &email, &card_number)?;
         let member = writing(&self.store, move |s| {
-            s.update_member_once(&tenant, &key, &member_id, update)
+            s.update_member(&tenant, Some(&key), &member_id, update)
         })
         .await?;
         Ok(Response::new(pb::UpdateMemberResponse {
@@ -181,7 +181,7 @@ impl pb::member_service_server::MemberService for MemberApi {
         let (tenant, member_id) = member_scope(&who, &member_id, STAFF)?;
         let key = idempotency_key(&key)?;
         let member = writing(&self.store, move |s| {
-            s.deactivate_member_once(&tenant, &key, &member_id)
+            s.deactivate_member(&tenant, Some(&key), &member_id)
         })
         .await?;
         Ok(Response::new(pb::DeactivateMemberResponse {
@@ -203,7 +203,7 @@ impl pb::member_service_server::MemberService for MemberApi {
         let key = idempotency_key(&key)?;
         let referrer_id = id("referrer_id", &referrer_id)?;
         let member = writing(&self.store, move |s| {
-            s.link_referrer_once(&tenant, &key, &member_id, &referrer_id)
+            s.link_referrer(&tenant, Some(&key), &member_id, &referrer_id)
         })
         .await?;
         Ok(Response::new(pb::LinkReferrerResponse {
@@ -260,7 +260,7 @@ impl pb::member_service_server::MemberService for MemberApi {
         let key = idempotency_key(&key)?;
         let program_id = id("program_id", &program_id)?;
         let membership = writing(&self.store, move |s| {
-            s.join_program_once(&tenant, &key, &member_id, &program_id)
+            s.join_program(&tenant, Some(&key), &member_id, &program_id)
         })
         .await?;
         Ok(Response::new(pb::JoinProgramResponse {

@@ -43,7 +43,7 @@ impl pb::operator_service_server::OperatorService for OperatorApi {
             idempotency_key: key,
         } = request.into_inner();
         let key = idempotency_key(&key)?;
-        let tenant = writing(&self.store, move |s| s.create_tenant_once(&key, &name)).await?;
+        let tenant = writing(&self.store, move |s| s.create_tenant(Some(&key), &name)).await?;
         Ok(Response::new(pb::CreateTenantResponse {
             tenant: Some(tenant_to_pb(tenant)),
         }))
@@ -89,8 +89,8 @@ impl pb::operator_service_server::OperatorService for OperatorApi {
         let tenant = opt_id("tenant_id", &tenant_id)?;
         let member = opt_id("member_id", &member_id)?;
         let key = writing(&self.store, move |s| {
-            s.issue_api_key_once(
-                &idempotency_key,
+            s.issue_api_key(
+                Some(&idempotency_key),
                 tenant.as_deref(),
                 role,
                 member.as_deref(),
@@ -115,7 +115,7 @@ impl pb::operator_service_server::OperatorService for OperatorApi {
         } = request.into_inner();
         let key = idempotency_key(&key)?;
         let key_id = crate::convert::id("key_id", &key_id)?;
-        writing(&self.store, move |s| s.revoke_api_key_once(&key, &key_id)).await?;
+        writing(&self.store, move |s| s.revoke_api_key(Some(&key), &key_id)).await?;
         Ok(Response::new(pb::RevokeApiKeyResponse {}))
     }
 }

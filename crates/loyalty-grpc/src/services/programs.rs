@@ -63,7 +63,7 @@ impl pb::program_service_server::ProgramService for ProgramApi {
         let key = idempotency_key(&key)?;
         let rules = rules_from_pb(&required("rules", rules)?)?;
         let program = writing(&self.store, move |s| {
-            s.create_program_once(&tenant, &key, &name, rules)
+            s.create_program(&tenant, Some(&key), &name, rules)
         })
         .await?;
         Ok(Response::new(pb::CreateProgramResponse {
@@ -87,7 +87,7 @@ impl pb::program_service_server::ProgramService for ProgramApi {
         let program_id = id("program_id", &program_id)?;
         let rules = rules_from_pb(&required("rules", rules)?)?;
         let program = writing(&self.store, move |s| {
-            s.update_program_once(&tenant, &key, &program_id, &name, rules)
+            s.update_program(&tenant, Some(&key), &program_id, &name, rules)
         })
         .await?;
         Ok(Response::new(pb::UpdateProgramResponse {
@@ -136,7 +136,7 @@ impl pb::program_service_server::ProgramService for ProgramApi {
         let key = idempotency_key(&key)?;
         let program_id = id("program_id", &program_id)?;
         let program = writing(&self.store, move |s| {
-            s.set_program_enabled_once(&tenant, &key, &program_id, enabled)
+            s.set_program_enabled(&tenant, Some(&key), &program_id, enabled)
         })
         .await?;
         Ok(Response::new(pb::SetProgramEnabledResponse {
@@ -161,7 +161,7 @@ impl pb::program_service_server::ProgramService for ProgramApi {
         let currency = self.program_currency(&tenant, &program_id).await?;
         let spec = settings_from_pb(&settings, currency)?;
         let campaign = writing(&self.store, move |s| {
-            s.create_campaign_once(&tenant, &key, &program_id, spec)
+            s.create_campaign(&tenant, Some(&key), &program_id, spec)
         })
         .await?;
         Ok(Response::new(pb::CreateCampaignResponse {
@@ -192,7 +192,7 @@ impl pb::program_service_server::ProgramService for ProgramApi {
         .await?;
         let spec = settings_from_pb(&settings, currency)?;
         let campaign = writing(&self.store, move |s| {
-            s.update_campaign_once(&tenant, &key, &campaign_id, spec)
+            s.update_campaign(&tenant, Some(&key), &campaign_id, spec)
         })
         .await?;
         Ok(Response::new(pb::UpdateCampaignResponse {
@@ -229,7 +229,7 @@ impl pb::program_service_server::ProgramService for ProgramApi {
         let key = idempotency_key(&key)?;
         let campaign_id = id("campaign_id", &campaign_id)?;
         let campaign = writing(&self.store, move |s| {
-            s.set_campaign_active_once(&tenant, &key, &campaign_id, active)
+            s.set_campaign_active(&tenant, Some(&key), &campaign_id, active)
         })
         .await?;
         Ok(Response::new(pb::SetCampaignActiveResponse {
@@ -257,7 +257,7 @@ impl pb::program_service_server::ProgramService for ProgramApi {
         let currency = self.program_currency(&tenant, &program_id).await?;
         let reward = reward_from_pb(&name, kind, &value, &cost, validity_days, currency)?;
         let reward = writing(&self.store, move |s| {
-            s.create_reward_once(&tenant, &key, &program_id, reward)
+            s.create_reward(&tenant, Some(&key), &program_id, reward)
         })
         .await?;
         Ok(Response::new(pb::CreateRewardResponse {
@@ -299,7 +299,7 @@ impl pb::program_service_server::ProgramService for ProgramApi {
         let key = idempotency_key(&key)?;
         let reward_id = id("reward_id", &reward_id)?;
         let reward = writing(&self.store, move |s| {
-            s.set_reward_active_once(&tenant, &key, &reward_id, active)
+            s.set_reward_active(&tenant, Some(&key), &reward_id, active)
         })
         .await?;
         Ok(Response::new(pb::SetRewardActiveResponse {

@@ -128,7 +128,7 @@ impl pb::reward_service_server::RewardService for RewardApi {
         let key = idempotency_key(&key)?;
         let code = coupon_code(&code)?;
         let redemption = writing(&self.store, move |s| {
-            s.mark_coupon_used_once(&tenant, &key, &code)
+            s.mark_coupon_used(&tenant, Some(&key), &code)
         })
         .await?;
         Ok(Response::new(pb::MarkCouponUsedResponse {

@@ -12,10 +12,10 @@ use crate::fingerprint::{Canonical, Fingerprint};
 use crate::ops::bills::check_reference;
 use crate::ops::earn::check_actor;
 use crate::ops::members::{find_membership, load_member, require_active};
-use crate::ops::outcome::PointBalances;
 use crate::ops::programs::require_enabled;
 use crate::ops::rules_cache::load_program;
 use crate::store::Store;
+use loyalty_core::Balances;
 
 /// Award the flat points of a named action.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -44,9 +44,9 @@ pub struct ActionOutcome {
     /// The action.
     pub action: String,
     /// The points credited.
-    pub points: Decimal,
+    pub points: Points,
     /// The balances after.
-    pub balances: PointBalances,
+    pub balances: Balances,
 }
 
 /// An admin's correction of a balance.
@@ -111,7 +111,7 @@ pub struct AdjustOutcome {
     /// The signed change.
     pub points: Decimal,
     /// The balances after.
-    pub balances: PointBalances,
+    pub balances: Balances,
 }
 
 fn check_reason(reason: &str) -> StoreResult<String> {
@@ -166,8 +166,8 @@ impl Store {
                     membership_id: acct.row.id.clone(),
                     entry_id,
                     action: request.action.clone(),
-                    points: points.value(),
-                    balances: PointBalances::from(&acct.balances),
+                    points,
+                    balances: acct.balances,
                 })
             },
         )
@@ -224,7 +224,7 @@ impl Store {
                     membership_id: acct.row.id.clone(),
                     entry_id,
                     points: request.points,
-                    balances: PointBalances::from(&acct.balances),
+                    balances: acct.balances,
                 })
             },
         )

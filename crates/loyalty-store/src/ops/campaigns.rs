@@ -289,25 +289,15 @@ impl Store {
     /// Creates a campaign in a program. The store chooses its id (whatever `spec.id` says);
     /// `loyalty-core` validates the configuration, and a minimum bill must be in the program's
     /// currency.
+    ///
+    /// With an idempotency key it runs once per key: a retry with the same key and request
+    /// creates nothing and answers with the campaign as the first call did; with another
+    /// request it is refused with `IdempotencyConflict`. The spec's `id` does not make the
+    /// request (the store chooses it).
     pub fn create_campaign(
         &self,
         tenant: &str,
-        program_id: &str,
-        spec: CampaignSpec,
-    ) -> StoreResult<CampaignView> {
-        let now = to_db_time(self.now());
-        self.write(|conn| create_campaign_in(conn, tenant, program_id, &spec, now))?
-            .view()
-    }
-
-    /// [`create_campaign`](Store::create_campaign) once per idempotency key: a retry with the
-    /// same key and request creates nothing and answers with the campaign as the first call
-    /// did; with another request it is refused with `IdempotencyConflict`. The spec's `id`
-    /// does not make the request (the store chooses it).
-    pub fn create_campaign_once(
-        &self,
-        tenant: &str,
-        key: &IdempotencyKey,
+        key: Option<&IdempotencyKey>,
         program_id: &str,
         spec: CampaignSpec,
     ) -> StoreResult<CampaignView> {
@@ -316,30 +306,19 @@ impl Store {
             out.text(1, program_id);
             out.record(2, |c| spec.write_fields(c));
         });
-        self.idempotent(tenant, key, "create_campaign", &request, |conn| {
+        self.write_keyed(tenant, key, "create_campaign", &request, |conn| {
             create_campaign_in(conn, tenant, program_id, &spec, now)
         })?
         .view()
     }
 
     /// Replaces a campaign's configuration (its id and what it has given are kept; a budget
-    /// cannot drop below what it has already given).
+    /// cannot drop below what it has already given). With an idempotency key, a replay answers
+    /// with the campaign as the first call did.
     pub fn update_campaign(
         &self,
         tenant: &str,
-        campaign_id: &str,
-        spec: CampaignSpec,
-    ) -> StoreResult<CampaignView> {
-        self.write(|conn| update_campaign_in(conn, tenant, campaign_id, &spec))?
-            .view()
-    }
-
-    /// [`update_campaign`](Store::update_campaign) once per idempotency key (a replay answers
-    /// with the campaign as the first call did).
-    pub fn update_campaign_once(
-        &self,
-        tenant: &str,
-        key: &IdempotencyKey,
+        key: Option<&IdempotencyKey>,
         campaign_id: &str,
         spec: CampaignSpec,
     ) -> StoreResult<CampaignView> {
@@ -347,29 +326,18 @@ impl Store {
             out.text(1, campaign_id);
             out.record(2, |c| spec.write_fields(c));
         });
-        self.idempotent(tenant, key, "update_campaign", &request, |conn| {
+        self.write_keyed(tenant, key, "update_campaign", &request, |conn| {
             update_campaign_in(conn, tenant, campaign_id, &spec)
         })?
         .view()
     }
 
-    /// Switches a campaign on or off; a switched-off campaign never applies.
+    /// Switches a campaign on or off; a switched-off campaign never applies. With an
+    /// idempotency key, a replay answers with the campaign as the first call did.
     pub fn set_campaign_active(
         &self,
         tenant: &str,
-        campaign_id: &str,
-        active: bool,
-    ) -> StoreResult<CampaignView> {
-        self.write(|conn| set_campaign_active_in(conn, tenant, campaign_id, active))?
-            .view()
-    }
-
-    /// [`set_campaign_active`](Store::set_campaign_active) once per idempotency key (a replay
-    /// answers with the campaign as the first call did).
-    pub fn set_campaign_active_once(
-        &self,
-        tenant: &str,
-        key: &IdempotencyKey,
+        key: Option<&IdempotencyKey>,
         campaign_id: &str,
         active: bool,
     ) -> StoreResult<CampaignView> {
@@ -377,7 +345,7 @@ impl Store {
             out.text(1, campaign_id);
             out.boolean(2, active);
         });
-        self.idempotent(tenant, key, "set_campaign_active", &request, |conn| {
+        self.write_keyed(tenant, key, "set_campaign_active", &request, |conn| {
             set_campaign_active_in(conn, tenant, campaign_id, active)
         })?
         .view()

@@ -105,25 +105,20 @@ fn mark_coupon_used_in(
 impl Store {
     /// Marks a coupon of the tenant used (at checkout). Refused with `FailedPrecondition` when
     /// it was already used or has expired, `NotFound` when no coupon of the tenant has the code.
-    pub fn mark_coupon_used(&self, tenant: &str, code: &str) -> StoreResult<RewardRedemptionView> {
-        let code = normalize_code(code);
-        let now = self.now();
-        self.write(|conn| mark_coupon_used_in(conn, tenant, &code, now))
-    }
-
-    /// [`mark_coupon_used`](Store::mark_coupon_used) once per idempotency key: a retry with the
-    /// same key and code answers with the redemption as the first call did (instead of
-    /// "already used"); with another code it is refused with `IdempotencyConflict`.
-    pub fn mark_coupon_used_once(
+    ///
+    /// With an idempotency key, a retry with the same key and code answers with the redemption
+    /// as the first call did (instead of "already used"); with another code it is refused with
+    /// `IdempotencyConflict`.
+    pub fn mark_coupon_used(
         &self,
         tenant: &str,
-        key: &IdempotencyKey,
+        key: Option<&IdempotencyKey>,
         code: &str,
     ) -> StoreResult<RewardRedemptionView> {
         let code = normalize_code(code);
         let now = self.now();
         let request = fields(|out| out.text(1, &code));
-        self.idempotent(tenant, key, "mark_coupon_used", &request, |conn| {
+        self.write_keyed(tenant, key, "mark_coupon_used", &request, |conn| {
             mark_coupon_used_in(conn, tenant, &code, now)
         })
     }

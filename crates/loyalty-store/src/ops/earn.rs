@@ -37,11 +37,12 @@ use crate::models::member::{MemberRow, MembershipRow};
 use crate::ops::bills::{bill_time, check_reference, find_bill, record_bill};
 use crate::ops::campaigns::{as_active, candidates, record_award};
 use crate::ops::members::{find_membership, load_member, require_active};
-use crate::ops::outcome::PointBalances;
 use crate::ops::programs::require_enabled;
 use crate::ops::rules_cache::load_program;
+use crate::ops::stored::StoredEarn;
 use crate::ops::tiers::{TierMove, current_tier, upgrade_after_earn};
 use crate::store::Store;
+use loyalty_core::Balances;
 
 /// Earn on a bill.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -90,7 +91,7 @@ pub struct CampaignAward {
     /// Its name.
     pub name: String,
     /// The bonus credited (after its caps and the bill cap).
-    pub points: Decimal,
+    pub points: Points,
     /// The cap that cut it, if one did: `member_cap`, `budget` or `bill_cap`.
     pub limited_by: Option<String>,
     /// The `campaign_bonus` entry (none when the caps left nothing).
@@ -99,6 +100,7 @@ pub struct CampaignAward {
 
 /// What an earn did.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "StoredEarn", into = "StoredEarn")]
 pub struct EarnOutcome {
     /// The membership credited.
     pub membership_id: String,
@@ -109,29 +111,28 @@ pub struct EarnOutcome {
     pub entry_ids: Vec<String>,
     /// The points the bill earned the member: base + tier bonus + campaign bonuses (not the
     /// tier upgrade bonus).
-    pub points: Decimal,
+    pub points: Points,
     /// The lines' points after the bill cap.
-    pub base: Decimal,
+    pub base: Points,
     /// What the member's tier multiplier added.
-    pub tier_bonus: Decimal,
+    pub tier_bonus: Points,
     /// The tier multiplier the bill earned at.
     pub tier_multiplier: Decimal,
     /// The campaigns that applied, in application order.
     pub campaign_bonuses: Vec<CampaignAward>,
     /// What the earn cap per bill took away.
-    pub cap_reduction: Decimal,
-    /// The amount that earned (after discounts and the part paid with points).
-    pub earning_amount: Decimal,
-    /// Its currency.
-    pub currency: String,
+    pub cap_reduction: Points,
+    /// The amount that earned (after discounts and the part paid with points), in the
+    /// program's currency.
+    pub earning_amount: Money,
     /// What the referrer earned (zero without a referrer in the program).
-    pub referral_points: Decimal,
+    pub referral_points: Points,
     /// The referrer who earned it.
     pub referrer_member_id: Option<String>,
     /// The tier upgrade the bill caused.
     pub tier_change: Option<TierMove>,
     /// The member's balances after the earn.
-    pub balances: PointBalances,
+    pub balances: Balances,
     /// The bill's time.
     pub at: DateTime<Utc>,
 }
@@ -255,7 +256,7 @@ fn earn_in(
         campaign_bonuses.push(CampaignAward {
             campaign_id,
             name: bonus.name.clone(),
-            points: bonus.points.value(),
+            points: bonus.points,
             limited_by: bonus.limited_by.map(|l| limit_name(l).to_owned()),
             entry_id,
         });
@@ -308,18 +309,17 @@ fn earn_in(
         membership_id: acct.row.id.clone(),
         reference: reference.to_owned(),
         entry_ids,
-        points: e.total.value(),
-        base: e.base.value(),
-        tier_bonus: e.tier_bonus.value(),
+        points: e.total,
+        base: e.base,
+        tier_bonus: e.tier_bonus,
         tier_multiplier: e.tier_multiplier.value(),
         campaign_bonuses,
-        cap_reduction: e.cap_reduction.value(),
-        earning_amount: earned.earning_amount.amount(),
-        currency: rules.currency.code().to_owned(),
-        referral_points: referral.value(),
+        cap_reduction: e.cap_reduction,
+        earning_amount: earned.earning_amount,
+        referral_points: referral,
         referrer_member_id: referrer.map(|r| r.row.member_id),
         tier_change,
-        balances: PointBalances::from(&acct.balances),
+        balances: acct.balances,
         at,
     })
 }

@@ -1,5 +1,5 @@
 //! Enrolling members and changing them: enroll (with programs), update, deactivate, link a
-//! referrer, join a program — each with a keyed (idempotent) variant for the API.
+//! referrer, join a program — each once per idempotency key when the caller gives one.
 
 use crate::clock::to_db_time;
 use crate::db::DbConnection;
@@ -84,34 +84,17 @@ fn check_referral(
 }
 
 impl Store {
-    /// Enrolls a member (issues the card). The referrer, if given, must be a member of the
-    /// same tenant.
-    pub fn enroll_member(&self, tenant: &str, new: NewMember) -> StoreResult<Member> {
-        self.enroll_member_in(tenant, new, &[])
-            .map(|(member, _)| member)
-    }
-
-    /// Enrolls a member and joins the given programs, all in one transaction: either the
-    /// member exists with every membership, or nothing was written.
-    pub fn enroll_member_in(
+    /// Enrolls a member (issues the card) and joins the given programs, all in one
+    /// transaction: either the member exists with every membership, or nothing was written.
+    /// The referrer, if given, must be a member of the same tenant.
+    ///
+    /// With an idempotency key it runs once per key: a retry with the same key and request
+    /// enrolls nobody and answers with the member and the memberships as the first call did;
+    /// with another request it is refused with `IdempotencyConflict`.
+    pub fn enroll_member(
         &self,
         tenant: &str,
-        new: NewMember,
-        program_ids: &[String],
-    ) -> StoreResult<(Member, Vec<Membership>)> {
-        let now = to_db_time(self.now());
-        let row = member_row(tenant, &new, now)?;
-        let memberships = self.write(|conn| enroll_in(conn, tenant, &row, program_ids, now))?;
-        Ok((row.into(), memberships_of(memberships)?))
-    }
-
-    /// [`enroll_member_in`](Store::enroll_member_in) once per idempotency key: a retry with the
-    /// same key and request enrolls nobody and answers with the member and the memberships as
-    /// the first call did; with another request it is refused with `IdempotencyConflict`.
-    pub fn enroll_member_once(
-        &self,
-        tenant: &str,
-        key: &IdempotencyKey,
+        key: Option<&IdempotencyKey>,
         new: NewMember,
         program_ids: &[String],
     ) -> StoreResult<(Member, Vec<Membership>)> {
@@ -128,30 +111,19 @@ impl Store {
             out.texts(7, program_ids.iter().map(String::as_str));
         });
         let (member, memberships) =
-            self.idempotent(tenant, key, "enroll_member", &request, |conn| {
+            self.write_keyed(tenant, key, "enroll_member", &request, |conn| {
                 let memberships = enroll_in(conn, tenant, &row, program_ids, now)?;
                 Ok((Member::from(row.clone()), memberships))
             })?;
         Ok((member, memberships_of(memberships)?))
     }
 
-    /// Updates a member's details or replaces the card.
+    /// Updates a member's details or replaces the card. With an idempotency key, a replay
+    /// answers with the member as the first call did.
     pub fn update_member(
         &self,
         tenant: &str,
-        member_id: &str,
-        update: MemberUpdate,
-    ) -> StoreResult<Member> {
-        let now = to_db_time(self.now());
-        self.write(|conn| update_member_in(conn, tenant, member_id, &update, now))
-    }
-
-    /// [`update_member`](Store::update_member) once per idempotency key (a replay answers with
-    /// the member as the first call did).
-    pub fn update_member_once(
-        &self,
-        tenant: &str,
-        key: &IdempotencyKey,
+        key: Option<&IdempotencyKey>,
         member_id: &str,
         update: MemberUpdate,
     ) -> StoreResult<Member> {
@@ -169,50 +141,33 @@ impl Store {
             changed(out, 4, email);
             out.opt_text(5, card_number.as_ref().map(|c| c.as_str()));
         });
-        self.idempotent(tenant, key, "update_member", &request, |conn| {
+        self.write_keyed(tenant, key, "update_member", &request, |conn| {
             update_member_in(conn, tenant, member_id, &update, now)
         })
     }
 
-    /// Deactivates a member: no more earning or redeeming; history stays readable.
-    pub fn deactivate_member(&self, tenant: &str, member_id: &str) -> StoreResult<Member> {
-        let now = to_db_time(self.now());
-        self.write(|conn| deactivate_member_in(conn, tenant, member_id, now))
-    }
-
-    /// [`deactivate_member`](Store::deactivate_member) once per idempotency key (a replay
-    /// answers with the member as the first call did).
-    pub fn deactivate_member_once(
+    /// Deactivates a member: no more earning or redeeming; history stays readable. With an
+    /// idempotency key, a replay answers with the member as the first call did.
+    pub fn deactivate_member(
         &self,
         tenant: &str,
-        key: &IdempotencyKey,
+        key: Option<&IdempotencyKey>,
         member_id: &str,
     ) -> StoreResult<Member> {
         let now = to_db_time(self.now());
         let request = fields(|out| out.text(1, member_id));
-        self.idempotent(tenant, key, "deactivate_member", &request, |conn| {
+        self.write_keyed(tenant, key, "deactivate_member", &request, |conn| {
             deactivate_member_in(conn, tenant, member_id, now)
         })
     }
 
     /// Links `referrer_id` as the member's referrer (one level; no self-referral, no cycles; a
-    /// referrer, once linked, is not replaced).
+    /// referrer, once linked, is not replaced). With an idempotency key, a replay answers with
+    /// the member as the first call did.
     pub fn link_referrer(
         &self,
         tenant: &str,
-        member_id: &str,
-        referrer_id: &str,
-    ) -> StoreResult<Member> {
-        let now = to_db_time(self.now());
-        self.write(|conn| link_referrer_in(conn, tenant, member_id, referrer_id, now))
-    }
-
-    /// [`link_referrer`](Store::link_referrer) once per idempotency key (a replay answers with
-    /// the member as the first call did).
-    pub fn link_referrer_once(
-        &self,
-        tenant: &str,
-        key: &IdempotencyKey,
+        key: Option<&IdempotencyKey>,
         member_id: &str,
         referrer_id: &str,
     ) -> StoreResult<Member> {
@@ -221,29 +176,17 @@ impl Store {
             out.text(1, member_id);
             out.text(2, referrer_id);
         });
-        self.idempotent(tenant, key, "link_referrer", &request, |conn| {
+        self.write_keyed(tenant, key, "link_referrer", &request, |conn| {
             link_referrer_in(conn, tenant, member_id, referrer_id, now)
         })
     }
 
-    /// Makes the member a member of the program.
+    /// Makes the member a member of the program. With an idempotency key, a replay answers
+    /// with the membership as the first call did, instead of "already joined".
     pub fn join_program(
         &self,
         tenant: &str,
-        member_id: &str,
-        program_id: &str,
-    ) -> StoreResult<Membership> {
-        let now = to_db_time(self.now());
-        self.write(|conn| join_program_in(conn, tenant, member_id, program_id, now))?
-            .try_into()
-    }
-
-    /// [`join_program`](Store::join_program) once per idempotency key (a replay answers with
-    /// the membership as the first call did, instead of "already joined").
-    pub fn join_program_once(
-        &self,
-        tenant: &str,
-        key: &IdempotencyKey,
+        key: Option<&IdempotencyKey>,
         member_id: &str,
         program_id: &str,
     ) -> StoreResult<Membership> {
@@ -252,7 +195,7 @@ impl Store {
             out.text(1, member_id);
             out.text(2, program_id);
         });
-        self.idempotent(tenant, key, "join_program", &request, |conn| {
+        self.write_keyed(tenant, key, "join_program", &request, |conn| {
             join_program_in(conn, tenant, member_id, program_id, now)
         })?
         .try_into()

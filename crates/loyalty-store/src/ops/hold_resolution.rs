@@ -27,7 +27,6 @@ use crate::error::{StoreError, StoreResult};
 use crate::models::ledger::{AllocationRow, HoldRow};
 use crate::ops::earn::check_actor;
 use crate::ops::holds::{CaptureRequest, HoldView, ReleaseRequest, currency_of, hold_view};
-use crate::ops::outcome::PointBalances;
 use crate::ops::rules_cache::load_program;
 use crate::ops::spending::add_to_bill;
 use crate::schema::{holds, ledger_entries, lot_allocations};
@@ -202,7 +201,7 @@ fn finish(
     resolved.status = status.to_owned();
     resolved.captured = captured;
     resolved.resolved_at = Some(resolved_at);
-    let balances = PointBalances::from(&locked.acct.balances);
+    let balances = locked.acct.balances;
     Ok(hold_view(
         &resolved,
         &locked.acct.row,

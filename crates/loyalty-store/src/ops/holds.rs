@@ -25,7 +25,7 @@ use crate::models::member::MembershipRow;
 use crate::ops::bills::check_reference;
 use crate::ops::earn::check_actor;
 use crate::ops::members::find_membership;
-use crate::ops::outcome::PointBalances;
+use loyalty_core::Balances;
 
 use crate::ops::spending::{CheckoutSpend, SpendOnBill};
 use crate::schema::{holds, memberships, programs};
@@ -166,7 +166,7 @@ pub struct HoldView {
     /// The membership's balances when this view was taken: right after the reserve, capture
     /// or release that answered with it (a retry with the same idempotency key answers with
     /// the same balances, as they were then), or when the hold was read.
-    pub balances: PointBalances,
+    pub balances: Balances,
 }
 
 /// The view of a hold row.
@@ -174,7 +174,7 @@ pub(crate) fn hold_view(
     row: &HoldRow,
     membership: &MembershipRow,
     currency: Currency,
-    balances: PointBalances,
+    balances: Balances,
 ) -> HoldView {
     HoldView {
         id: row.id.clone(),
@@ -291,7 +291,7 @@ impl Store {
                 };
                 acct.debit(conn, EntryKind::Reserved, redemption.points, &meta)?;
                 acct.save(conn)?;
-                let balances = PointBalances::from(&acct.balances);
+                let balances = acct.balances;
                 Ok(hold_view(&row, &acct.row, rules.currency, balances))
             },
         )
@@ -306,7 +306,7 @@ impl Store {
                 .select(MembershipRow::as_select())
                 .get_result(c))?;
             let currency = currency_of(conn, &membership.program_id)?;
-            let balances = PointBalances::from(&balances_of(&membership)?);
+            let balances = balances_of(&membership)?;
             Ok(hold_view(&row, &membership, currency, balances))
         })
     }
@@ -329,10 +329,10 @@ impl Store {
                 .limit(MAX_LISTED_HOLDS)
                 .select(HoldRow::as_select())
                 .load(c))?;
-            let balances = PointBalances::from(&balances_of(&membership)?);
+            let balances = balances_of(&membership)?;
             Ok(rows
                 .iter()
-                .map(|row| hold_view(row, &membership, currency, balances.clone()))
+                .map(|row| hold_view(row, &membership, currency, balances))
                 .collect())
         })
     }

@@ -253,25 +253,14 @@ fn set_program_enabled_in(
 
 impl Store {
     /// Creates a program with validated rules.
+    ///
+    /// With an idempotency key it runs once per key: a retry with the same key and request
+    /// creates nothing and answers with the program as the first call did; with another
+    /// request it is refused with `IdempotencyConflict`.
     pub fn create_program(
         &self,
         tenant: &str,
-        name: &str,
-        rules: ProgramRules,
-    ) -> StoreResult<Program> {
-        let name = check_name(name)?;
-        let rules = rules.validate()?;
-        let now = to_db_time(self.now());
-        program_of(self.write(|conn| create_program_in(conn, tenant, &name, &rules, now))?)
-    }
-
-    /// [`create_program`](Store::create_program) once per idempotency key: a retry with the
-    /// same key and request creates nothing and answers with the program as the first call
-    /// did; with another request it is refused with `IdempotencyConflict`.
-    pub fn create_program_once(
-        &self,
-        tenant: &str,
-        key: &IdempotencyKey,
+        key: Option<&IdempotencyKey>,
         name: &str,
         rules: ProgramRules,
     ) -> StoreResult<Program> {
@@ -283,35 +272,19 @@ impl Store {
             out.record(2, |r| rules.write_fields(r));
         });
         program_of(
-            self.idempotent(tenant, key, "create_program", &request, |conn| {
+            self.write_keyed(tenant, key, "create_program", &request, |conn| {
                 create_program_in(conn, tenant, &name, &rules, now)
             })?,
         )
     }
 
     /// Replaces a program's name and rules (atomically; entries already posted keep the numbers
-    /// they were computed with).
+    /// they were computed with). With an idempotency key, a replay answers with the program as
+    /// the first call did.
     pub fn update_program(
         &self,
         tenant: &str,
-        program_id: &str,
-        name: &str,
-        rules: ProgramRules,
-    ) -> StoreResult<Program> {
-        let name = check_name(name)?;
-        let rules = rules.validate()?;
-        let now = to_db_time(self.now());
-        program_of(
-            self.write(|conn| update_program_in(conn, tenant, program_id, &name, &rules, now))?,
-        )
-    }
-
-    /// [`update_program`](Store::update_program) once per idempotency key (a replay answers
-    /// with the program as the first call did).
-    pub fn update_program_once(
-        &self,
-        tenant: &str,
-        key: &IdempotencyKey,
+        key: Option<&IdempotencyKey>,
         program_id: &str,
         name: &str,
         rules: ProgramRules,
@@ -325,31 +298,18 @@ impl Store {
             out.record(3, |r| rules.write_fields(r));
         });
         program_of(
-            self.idempotent(tenant, key, "update_program", &request, |conn| {
+            self.write_keyed(tenant, key, "update_program", &request, |conn| {
                 update_program_in(conn, tenant, program_id, &name, &rules, now)
             })?,
         )
     }
 
-    /// Switches a program on or off.
+    /// Switches a program on or off. With an idempotency key, a replay answers with the
+    /// program as the first call did.
     pub fn set_program_enabled(
         &self,
         tenant: &str,
-        program_id: &str,
-        enabled: bool,
-    ) -> StoreResult<Program> {
-        let now = to_db_time(self.now());
-        program_of(
-            self.write(|conn| set_program_enabled_in(conn, tenant, program_id, enabled, now))?,
-        )
-    }
-
-    /// [`set_program_enabled`](Store::set_program_enabled) once per idempotency key (a replay
-    /// answers with the program as the first call did).
-    pub fn set_program_enabled_once(
-        &self,
-        tenant: &str,
-        key: &IdempotencyKey,
+        key: Option<&IdempotencyKey>,
         program_id: &str,
         enabled: bool,
     ) -> StoreResult<Program> {
@@ -359,7 +319,7 @@ impl Store {
             out.boolean(2, enabled);
         });
         program_of(
-            self.idempotent(tenant, key, "set_program_enabled", &request, |conn| {
+            self.write_keyed(tenant, key, "set_program_enabled", &request, |conn| {
                 set_program_enabled_in(conn, tenant, program_id, enabled, now)
             })?,
         )

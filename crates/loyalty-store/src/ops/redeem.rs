@@ -12,7 +12,7 @@ use crate::error::StoreResult;
 use crate::fingerprint::{Canonical, Fingerprint};
 use crate::ops::bills::check_reference;
 use crate::ops::earn::check_actor;
-use crate::ops::outcome::PointBalances;
+use loyalty_core::Balances;
 
 use crate::ops::spending::{CheckoutSpend, SpendOnBill, add_to_bill};
 use crate::store::Store;
@@ -78,7 +78,7 @@ pub struct RedeemOutcome {
     /// What is left to pay: the discounted total minus everything points paid on the bill.
     pub to_pay: Decimal,
     /// The membership's balances afterwards.
-    pub balances: PointBalances,
+    pub balances: Balances,
 }
 
 impl Store {
@@ -136,7 +136,7 @@ impl Store {
                 currency: rules.currency.code().to_owned(),
                 bill_total: quote.discounts.net_total.amount(),
                 to_pay: quote.to_pay.amount(),
-                balances: PointBalances::from(&acct.balances),
+                balances: acct.balances,
             })
         })
     }

@@ -34,10 +34,10 @@ use crate::models::ledger::{BillRow, LotRow};
 use crate::ops::bills::check_reference;
 use crate::ops::earn::check_actor;
 use crate::ops::members::find_membership;
-use crate::ops::outcome::PointBalances;
 use crate::ops::rules_cache::load_program;
 use crate::schema::{bills, ledger_entries, point_lots};
 use crate::store::Store;
+use loyalty_core::Balances;
 
 /// A cancellation or return of a bill.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -116,7 +116,7 @@ pub struct ReverseOutcome {
     /// Referral points taken back from the referrer (`None` when none were due).
     pub referral: Option<TakenBack>,
     /// The member's balances afterwards.
-    pub balances: PointBalances,
+    pub balances: Balances,
 }
 
 /// An optional reason: trimmed, at most 500 characters; blank is none.
@@ -359,7 +359,7 @@ impl Store {
                 returned_entry_id,
                 earned,
                 referral,
-                balances: PointBalances::from(&acct.balances),
+                balances: acct.balances,
             })
         })
     }

@@ -139,23 +139,14 @@ fn set_reward_active_in(
 impl Store {
     /// Adds a reward to a program's catalog (active at once). Its value must be in the
     /// program's currency.
+    ///
+    /// With an idempotency key it runs once per key: a retry with the same key and request
+    /// adds nothing and answers with the reward as the first call did; with another request it
+    /// is refused with `IdempotencyConflict`.
     pub fn create_reward(
         &self,
         tenant: &str,
-        program_id: &str,
-        reward: Reward,
-    ) -> StoreResult<RewardView> {
-        let now = to_db_time(self.now());
-        self.write(|conn| create_reward_in(conn, tenant, program_id, &reward, now))
-    }
-
-    /// [`create_reward`](Store::create_reward) once per idempotency key: a retry with the same
-    /// key and request adds nothing and answers with the reward as the first call did; with
-    /// another request it is refused with `IdempotencyConflict`.
-    pub fn create_reward_once(
-        &self,
-        tenant: &str,
-        key: &IdempotencyKey,
+        key: Option<&IdempotencyKey>,
         program_id: &str,
         reward: Reward,
     ) -> StoreResult<RewardView> {
@@ -164,27 +155,17 @@ impl Store {
             out.text(1, program_id);
             out.record(2, |r| reward.write_fields(r));
         });
-        self.idempotent(tenant, key, "create_reward", &request, |conn| {
+        self.write_keyed(tenant, key, "create_reward", &request, |conn| {
             create_reward_in(conn, tenant, program_id, &reward, now)
         })
     }
 
-    /// Offers a reward again, or withdraws it (redemptions already made stay valid).
+    /// Offers a reward again, or withdraws it (redemptions already made stay valid). With an
+    /// idempotency key, a replay answers with the reward as the first call did.
     pub fn set_reward_active(
         &self,
         tenant: &str,
-        reward_id: &str,
-        active: bool,
-    ) -> StoreResult<RewardView> {
-        self.write(|conn| set_reward_active_in(conn, tenant, reward_id, active))
-    }
-
-    /// [`set_reward_active`](Store::set_reward_active) once per idempotency key (a replay
-    /// answers with the reward as the first call did).
-    pub fn set_reward_active_once(
-        &self,
-        tenant: &str,
-        key: &IdempotencyKey,
+        key: Option<&IdempotencyKey>,
         reward_id: &str,
         active: bool,
     ) -> StoreResult<RewardView> {
@@ -192,7 +173,7 @@ impl Store {
             out.text(1, reward_id);
             out.boolean(2, active);
         });
-        self.idempotent(tenant, key, "set_reward_active", &request, |conn| {
+        self.write_keyed(tenant, key, "set_reward_active", &request, |conn| {
             set_reward_active_in(conn, tenant, reward_id, active)
         })
     }

@@ -127,21 +127,14 @@ fn create_tenant_in(conn: &mut DbConnection, row: &TenantRow) -> StoreResult<()>
 }
 
 impl Store {
-    /// Creates a tenant.
-    pub fn create_tenant(&self, name: &str) -> StoreResult<Tenant> {
-        let row = tenant_row(name, to_db_time(self.now()))?;
-        self.write(|conn| create_tenant_in(conn, &row))?;
-        Ok(row.into())
-    }
-
-    /// [`create_tenant`](Store::create_tenant) once per idempotency key (in the operator
-    /// scope, [`OPERATOR_SCOPE`]): a retry with the same key and name creates nothing and
-    /// answers with the tenant as the first call did; with another name it is refused with
+    /// Creates a tenant. With an idempotency key (in the operator scope, [`OPERATOR_SCOPE`])
+    /// it runs once per key: a retry with the same key and name creates nothing and answers
+    /// with the tenant as the first call did; with another name it is refused with
     /// `IdempotencyConflict`.
-    pub fn create_tenant_once(&self, key: &IdempotencyKey, name: &str) -> StoreResult<Tenant> {
+    pub fn create_tenant(&self, key: Option<&IdempotencyKey>, name: &str) -> StoreResult<Tenant> {
         let row = tenant_row(name, to_db_time(self.now()))?;
         let request = fields(|out| out.text(1, &row.name));
-        self.idempotent(OPERATOR_SCOPE, key, "create_tenant", &request, |conn| {
+        self.write_keyed(OPERATOR_SCOPE, key, "create_tenant", &request, |conn| {
             create_tenant_in(conn, &row).map(|()| Tenant::from(row.clone()))
         })
     }
@@ -176,31 +169,14 @@ impl Store {
     }
 
     /// Issues a key. Operator keys have no tenant; member keys name a member of the tenant.
+    ///
+    /// With an idempotency key (operator scope) it runs once per key. The secret is never
+    /// stored, so it cannot be replayed: a retry with the same key and request issues no
+    /// second key and is refused with `AlreadyExists` naming the key already issued; with
+    /// another request it is refused with `IdempotencyConflict`.
     pub fn issue_api_key(
         &self,
-        tenant_id: Option<&str>,
-        role: Role,
-        member_id: Option<&str>,
-        label: &str,
-    ) -> StoreResult<IssuedKey> {
-        let (row, key) = key_row(tenant_id, role, member_id, label, to_db_time(self.now()))?;
-        self.write(|conn| issue_api_key_in(conn, &row))?;
-        Ok(IssuedKey {
-            id: row.id,
-            key,
-            role,
-            tenant_id: row.tenant_id,
-            member_id: row.member_id,
-        })
-    }
-
-    /// [`issue_api_key`](Store::issue_api_key) once per idempotency key (operator scope). The
-    /// secret is never stored, so it cannot be replayed: a retry with the same key and request
-    /// issues no second key and is refused with `AlreadyExists` naming the key already issued;
-    /// with another request it is refused with `IdempotencyConflict`.
-    pub fn issue_api_key_once(
-        &self,
-        idempotency_key: &IdempotencyKey,
+        idempotency_key: Option<&IdempotencyKey>,
         tenant_id: Option<&str>,
         role: Role,
         member_id: Option<&str>,
@@ -213,14 +189,14 @@ impl Store {
             out.opt_text(3, member_id);
             out.text(4, &row.label);
         });
-        let issued: String = self.idempotent(
+        let issued: String = self.write_keyed(
             OPERATOR_SCOPE,
             idempotency_key,
             "issue_api_key",
             &request,
             |conn| issue_api_key_in(conn, &row).map(|()| row.id.clone()),
         )?;
-        if issued != row.id {
+        if let Some(idempotency_key) = idempotency_key.filter(|_| issued != row.id) {
             return Err(StoreError::AlreadyExists(format!(
                 "idempotency key {:?} already issued API key {issued}; its secret was shown once \
                  and cannot be shown again (revoke it and issue a new key with a new idempotency \
@@ -237,17 +213,12 @@ impl Store {
         })
     }
 
-    /// Revokes a key; revoked keys authenticate no more.
-    pub fn revoke_api_key(&self, key_id: &str) -> StoreResult<()> {
-        let now = to_db_time(self.now());
-        self.write(|conn| revoke_api_key_in(conn, key_id, now))
-    }
-
-    /// [`revoke_api_key`](Store::revoke_api_key) once per idempotency key (operator scope).
-    pub fn revoke_api_key_once(&self, key: &IdempotencyKey, key_id: &str) -> StoreResult<()> {
+    /// Revokes a key; revoked keys authenticate no more. With an idempotency key (operator
+    /// scope), a replay answers as the first call did.
+    pub fn revoke_api_key(&self, key: Option<&IdempotencyKey>, key_id: &str) -> StoreResult<()> {
         let now = to_db_time(self.now());
         let request = fields(|out| out.text(1, key_id));
-        self.idempotent(OPERATOR_SCOPE, key, "revoke_api_key", &request, |conn| {
+        self.write_keyed(OPERATOR_SCOPE, key, "revoke_api_key", &request, |conn| {
             revoke_api_key_in(conn, key_id, now)
         })
     }

@@ -29,7 +29,7 @@ pub struct TierMove {
     /// The tier held now (`None`: no tier).
     pub to: Option<String>,
     /// Upgrade bonus points credited (zero for a downgrade or a climb back).
-    pub bonus: Decimal,
+    pub bonus: Points,
     /// The `tier_bonus` entry, when a bonus was credited.
     pub bonus_entry_id: Option<String>,
 }
@@ -179,7 +179,7 @@ pub(crate) fn apply_change(
             Ok(Some(TierMove {
                 from,
                 to: Some(to),
-                bonus: bonus.value(),
+                bonus,
                 bonus_entry_id,
             }))
         }
@@ -188,7 +188,7 @@ pub(crate) fn apply_change(
             Ok(Some(TierMove {
                 from: Some(from),
                 to,
-                bonus: Decimal::ZERO,
+                bonus: Points::ZERO,
                 bonus_entry_id: None,
             }))
         }

@@ -27,7 +27,7 @@ fn every_concurrent_earn_lands_exactly_once(kind: Kind) {
             .collect();
         handles.into_iter().map(|h| h.join().unwrap()).collect()
     });
-    assert!(outcomes.iter().all(|o| o.points == d("50")));
+    assert!(outcomes.iter().all(|o| o.points == pts("50")));
     let m = w.membership(&t.store, &ana);
     assert_eq!(m.balances.available, Points::whole(64 * 50).unwrap());
     assert_eq!(m.balances.earned, Points::whole(64 * 50).unwrap());
@@ -42,7 +42,12 @@ fn members_racing_for_a_campaign_budget_never_exceed_it(kind: Kind) {
     let w = World::new(&t, shop());
     let campaign = t
         .store
-        .create_campaign(&w.tenant, &w.program, double_points_weekends(1000, 300))
+        .create_campaign(
+            &w.tenant,
+            None,
+            &w.program,
+            double_points_weekends(1000, 300),
+        )
         .unwrap();
     let members: Vec<String> = (0..16)
         .map(|i| w.member(&t.store, &format!("CARD-{i}"), None))
@@ -58,7 +63,7 @@ fn members_racing_for_a_campaign_budget_never_exceed_it(kind: Kind) {
                     let out = store.earn(&w.tenant, request).unwrap();
                     out.campaign_bonuses
                         .iter()
-                        .map(|b| b.points)
+                        .map(|b| b.points.value())
                         .sum::<Decimal>()
                 })
             })

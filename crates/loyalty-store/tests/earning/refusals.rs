@@ -17,24 +17,24 @@ on_both_backends! {
         let w = World::new(t, shop());
         let ana = w.member(&t.store, "CARD-1", None);
         t.store.earn(&w.tenant, w.bill("k1", &ana, "B-1", "500")).unwrap();
-        t.store.set_program_enabled(&w.tenant, &w.program, false).unwrap();
+        t.store.set_program_enabled(&w.tenant, None, &w.program, false).unwrap();
         let before = snapshot(t, &w, &[&ana]);
         let err = t.store.earn(&w.tenant, w.bill("k2", &ana, "B-2", "500")).unwrap_err();
         assert!(matches!(&err, StoreError::FailedPrecondition(m) if m.contains("disabled")), "{err:?}");
         assert_eq!(snapshot(t, &w, &[&ana]), before);
         // The refusal is the answer recorded under the key: once the program is back, a retry
         // with the same key is refused the same way and changes nothing; a new key earns.
-        t.store.set_program_enabled(&w.tenant, &w.program, true).unwrap();
+        t.store.set_program_enabled(&w.tenant, None, &w.program, true).unwrap();
         let again = t.store.earn(&w.tenant, w.bill("k2", &ana, "B-2", "500")).unwrap_err();
         assert!(matches!(&again, StoreError::Refused(r) if r.message == err.to_string()), "{again:?}");
         assert_eq!(snapshot(t, &w, &[&ana]), before);
-        assert_eq!(t.store.earn(&w.tenant, w.bill("k3", &ana, "B-2", "500")).unwrap().points, d("50"));
+        assert_eq!(t.store.earn(&w.tenant, w.bill("k3", &ana, "B-2", "500")).unwrap().points, pts("50"));
     }
 
     fn a_deactivated_member_cannot_earn(t) {
         let w = World::new(t, shop());
         let ana = w.member(&t.store, "CARD-1", None);
-        t.store.deactivate_member(&w.tenant, &ana).unwrap();
+        t.store.deactivate_member(&w.tenant, None, &ana).unwrap();
         let before = snapshot(t, &w, &[&ana]);
         let err = t.store.earn(&w.tenant, w.bill("k1", &ana, "B-1", "500")).unwrap_err();
         assert!(matches!(&err, StoreError::FailedPrecondition(m) if m.contains("deactivated")), "{err:?}");

@@ -13,6 +13,11 @@ use rust_decimal::Decimal;
 
 use crate::common::TestStore;
 
+/// Points written as a decimal.
+pub fn pts(s: &str) -> Points {
+    s.parse().unwrap()
+}
+
 pub fn d(s: &str) -> Decimal {
     s.parse().unwrap()
 }
@@ -93,9 +98,13 @@ impl World {
 
     /// A tenant of this name with one program.
     pub fn new_named(t: &TestStore, name: &str, rules: ProgramRules) -> World {
-        let tenant = t.store.create_tenant(name).unwrap().id;
+        let tenant = t.store.create_tenant(None, name).unwrap().id;
         let currency = rules.currency;
-        let program = t.store.create_program(&tenant, "Points", rules).unwrap().id;
+        let program = t
+            .store
+            .create_program(&tenant, None, "Points", rules)
+            .unwrap()
+            .id;
         World {
             tenant,
             program,
@@ -107,7 +116,7 @@ impl World {
     pub fn member(&self, store: &Store, card: &str, referrer: Option<&str>) -> String {
         let id = self.outsider(store, card, referrer);
         store
-            .join_program(&self.tenant, &id, &self.program)
+            .join_program(&self.tenant, None, &id, &self.program)
             .unwrap();
         id
     }
@@ -122,7 +131,11 @@ impl World {
             email: None,
             referrer_id: referrer.map(str::to_owned),
         };
-        store.enroll_member(&self.tenant, member).unwrap().id
+        store
+            .enroll_member(&self.tenant, None, member, &[])
+            .unwrap()
+            .0
+            .id
     }
 
     pub fn membership(&self, store: &Store, member: &str) -> Membership {

@@ -171,6 +171,7 @@ fn every_hot_path_statement_finds_its_rows_through_an_index() {
     t.store
         .create_campaign(
             &shop.tenant,
+            None,
             &shop.program,
             CampaignSpec {
                 id: uuid::Uuid::nil(),

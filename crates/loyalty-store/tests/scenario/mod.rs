@@ -89,8 +89,11 @@ pub struct Shop {
 }
 
 pub fn open_shop(t: &TestStore, name: &str, rules: ProgramRules) -> Shop {
-    let tenant = t.store.create_tenant(name).unwrap();
-    let program = t.store.create_program(&tenant.id, "Points", rules).unwrap();
+    let tenant = t.store.create_tenant(None, name).unwrap();
+    let program = t
+        .store
+        .create_program(&tenant.id, None, "Points", rules)
+        .unwrap();
     Shop {
         tenant: tenant.id,
         program: program.id,
@@ -100,10 +103,11 @@ pub fn open_shop(t: &TestStore, name: &str, rules: ProgramRules) -> Shop {
 impl Shop {
     /// Enrolls a member (optionally referred) and joins the program; returns the member id.
     pub fn member(&self, t: &TestStore, card: &str, referrer: Option<&str>) -> String {
-        let member = t
+        let (member, _) = t
             .store
             .enroll_member(
                 &self.tenant,
+                None,
                 NewMember {
                     customer_id: format!("customer-{card}"),
                     card_number: CardNumber::new(card).unwrap(),
@@ -112,10 +116,11 @@ impl Shop {
                     email: None,
                     referrer_id: referrer.map(str::to_owned),
                 },
+                &[],
             )
             .unwrap();
         t.store
-            .join_program(&self.tenant, &member.id, &self.program)
+            .join_program(&self.tenant, None, &member.id, &self.program)
             .unwrap();
         member.id
     }

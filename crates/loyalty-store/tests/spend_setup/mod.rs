@@ -95,8 +95,12 @@ pub fn open_rules() -> ProgramRules {
 
 /// A new tenant named `name` with one program of `rules` and one member in it.
 pub fn open_checkout(t: &TestStore, name: &str, rules: ProgramRules) -> Checkout {
-    let tenant = t.store.create_tenant(name).unwrap().id;
-    let program = t.store.create_program(&tenant, "Points", rules).unwrap().id;
+    let tenant = t.store.create_tenant(None, name).unwrap().id;
+    let program = t
+        .store
+        .create_program(&tenant, None, "Points", rules)
+        .unwrap()
+        .id;
     let member = enroll(t, &tenant, &program, "C-1");
     Checkout {
         tenant,
@@ -107,10 +111,11 @@ pub fn open_checkout(t: &TestStore, name: &str, rules: ProgramRules) -> Checkout
 
 /// Enrolls another customer of the tenant and joins them to the program.
 pub fn enroll(t: &TestStore, tenant: &str, program: &str, customer: &str) -> String {
-    let member = t
+    let (member, _) = t
         .store
         .enroll_member(
             tenant,
+            None,
             NewMember {
                 customer_id: customer.to_owned(),
                 card_number: CardNumber::new(&format!("CARD-{customer}")).unwrap(),
@@ -119,9 +124,12 @@ pub fn enroll(t: &TestStore, tenant: &str, program: &str, customer: &str) -> Str
                 email: None,
                 referrer_id: None,
             },
+            &[],
         )
         .unwrap();
-    t.store.join_program(tenant, &member.id, program).unwrap();
+    t.store
+        .join_program(tenant, None, &member.id, program)
+        .unwrap();
     member.id
 }
 

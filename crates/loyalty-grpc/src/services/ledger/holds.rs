@@ -10,7 +10,7 @@ use tonic::{Request, Response, Status};
 
 use super::{CHECKOUT, bill_currency, in_writer, keyed};
 use crate::auth::{caller, tenant_of};
-use crate::convert::ledger::{BillIn, hold_to_pay, hold_to_pb, point_balances_to_pb};
+use crate::convert::ledger::{BillIn, balances_to_pb, hold_to_pay, hold_to_pb};
 use crate::convert::{id, idempotency_key, opt_points, points};
 use crate::observe::count_points;
 use crate::pb;
@@ -58,7 +58,7 @@ pub(super) async fn reserve(
     Ok(Response::new(pb::ReserveResponse {
         to_pay: hold_to_pay(&hold)?,
         hold: Some(hold_to_pb(&hold)?),
-        balances: Some(point_balances_to_pb(&hold.balances)),
+        balances: Some(balances_to_pb(&hold.balances)),
     }))
 }
 
@@ -83,7 +83,7 @@ pub(super) async fn capture(
     count_points("redeemed", hold.captured);
     Ok(Response::new(pb::CaptureResponse {
         hold: Some(hold_to_pb(&hold)?),
-        balances: Some(point_balances_to_pb(&hold.balances)),
+        balances: Some(balances_to_pb(&hold.balances)),
     }))
 }
 
@@ -105,6 +105,6 @@ pub(super) async fn release(
     let hold = in_writer(store, move |s| Ok(s.release(&tenant, request)?)).await?;
     Ok(Response::new(pb::ReleaseResponse {
         hold: Some(hold_to_pb(&hold)?),
-        balances: Some(point_balances_to_pb(&hold.balances)),
+        balances: Some(balances_to_pb(&hold.balances)),
     }))
 }
