@@ -19,6 +19,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut config = prost_build::Config::new();
     config.protoc_executable(protoc_bin_vendored::protoc_bin_path()?);
     tonic_prost_build::configure()
+        // Malformed request bodies are INVALID_ARGUMENT, not tonic's INTERNAL (src/codec.rs).
+        .codec_path("crate::codec::RequestCodec")
         .file_descriptor_set_path(out_dir.join("loyalty_v1_descriptor.bin"))
         .compile_with_config(config, &protos, &[root])?;
     Ok(())

@@ -106,7 +106,7 @@ mod tests {
     fn an_earned_bill_earns_fifty_points() -> anyhow::Result<()> {
         let rules = program_rules()?.validate()?;
         assert_eq!(
-            rules.base_rate.points_for(EARN_BILL.parse()?),
+            rules.base_rate.points_for(EARN_BILL.parse()?)?,
             Decimal::from(50)
         );
         Ok(())

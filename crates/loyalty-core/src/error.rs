@@ -262,5 +262,23 @@ impl Error {
     }
 }
 
+/// How many characters of a caller's input an error message quotes.
+pub const EXCERPT_CHARS: usize = 32;
+
+/// What an error message may quote of a caller's input: its first [`EXCERPT_CHARS`]
+/// characters, with "…" when there were more, so that no message echoes an unbounded input.
+///
+/// ```
+/// use loyalty_core::error::excerpt;
+/// assert_eq!(excerpt("12.5x"), "12.5x");
+/// assert_eq!(excerpt(&"9".repeat(100_000)), format!("{}…", "9".repeat(32)));
+/// ```
+pub fn excerpt(input: &str) -> String {
+    match input.char_indices().nth(EXCERPT_CHARS) {
+        Some((end, _)) => format!("{}…", &input[..end]),
+        None => input.to_owned(),
+    }
+}
+
 /// Shorthand used throughout the crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -37,7 +37,7 @@
 //! let mut shop = ProgramRules::new(Currency::new("INR")?);
 //! shop.base_rate = EarnRate::new("1".parse()?, Decimal::from(10))?;
 //! let shop = shop.validate()?;
-//! assert_eq!(shop.base_rate.points_for(Decimal::from(500)), Decimal::from(50));
+//! assert_eq!(shop.base_rate.points_for(Decimal::from(500))?, Decimal::from(50));
 //! # Ok::<(), loyalty_core::Error>(())
 //! ```
 
@@ -85,6 +85,6 @@ pub use redeem::{
 pub use reversal::{BillRecord, ReversalPlan, TakeBack};
 pub use tiers::{TierChange, reevaluate, tier_for, upgrade_on_earn};
 pub use values::{
-    CardNumber, ConversionRate, Currency, EarnRate, IdempotencyKey, Money, Multiplier, Percent,
-    PointPrecision, Points, Rounding,
+    CardNumber, ConversionRate, Currency, EarnRate, IdempotencyKey, MAX_RATE_RATIO, Money,
+    Multiplier, Percent, PointPrecision, Points, Rounding,
 };

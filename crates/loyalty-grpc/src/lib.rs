@@ -4,6 +4,7 @@
 //! so another Rust service can depend on this crate and call the server with a typed client.
 
 pub mod auth;
+pub mod codec;
 pub mod convert;
 pub mod error;
 pub mod observe;

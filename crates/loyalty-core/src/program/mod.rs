@@ -17,7 +17,7 @@ pub use discount::{BillDiscount, CategoryDiscount, DiscountRules};
 pub use reward::{Reward, RewardKind};
 pub use tier::{Tier, TierBasis, TierRules};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, excerpt};
 use crate::values::{ConversionRate, Currency, EarnRate, Percent, PointPrecision, Points};
 
 /// A product category code as the tenant's billing system names it ("medicines", "1").
@@ -195,7 +195,7 @@ impl ProgramRules {
     /// use loyalty_core::{Currency, ProgramRules};
     /// use rust_decimal::Decimal;
     /// let rules = ProgramRules::new(Currency::new("INR")?);
-    /// assert_eq!(rules.base_rate.points_for(Decimal::from(500)), Decimal::ZERO); // earns nothing yet
+    /// assert_eq!(rules.base_rate.points_for(Decimal::from(500))?, Decimal::ZERO); // earns nothing yet
     /// assert!(rules.redemption.is_none());
     /// assert!(rules.validate().is_ok());
     /// # Ok::<(), loyalty_core::Error>(())
@@ -262,14 +262,19 @@ impl ProgramRules {
         for rule in &self.actions {
             name("action", &rule.action, 64)?;
             if rule.action.trim() != rule.action {
-                return invalid(format!("action {:?} has surrounding blanks", rule.action));
+                return invalid(format!(
+                    "action {:?} has surrounding blanks",
+                    excerpt(&rule.action)
+                ));
             }
             if !seen.insert(rule.action.as_str()) {
                 return invalid(format!("action {:?} has more than one rule", rule.action));
             }
             self.precision_fits("action points", Some(rule.points))?;
         }
+        self.base_rate.check_bounds()?;
         if let Some(redemption) = &self.redemption {
+            redemption.rate.check_bounds()?;
             if redemption.rate.currency() != self.currency {
                 return invalid(format!(
                     "the conversion rate is in {} but the program is in {}",
@@ -387,7 +392,7 @@ impl Rules {
             .iter()
             .find(|r| r.action == action)
             .map(|r| r.points)
-            .ok_or_else(|| Error::UnknownAction(action.to_owned()))
+            .ok_or_else(|| Error::UnknownAction(excerpt(action)))
     }
 
     /// The configuration as written.

@@ -3,7 +3,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, excerpt};
 
 /// A card number: 4 to 32 characters of letters, digits and hyphens, stored upper-case with
 /// surrounding blanks removed, so "card-001 " and "CARD-001" are the same card.
@@ -38,7 +38,7 @@ impl CardNumber {
         let trimmed = input.trim();
         let reject = |reason| {
             Err(Error::InvalidCardNumber {
-                input: input.to_owned(),
+                input: excerpt(input),
                 reason,
             })
         };

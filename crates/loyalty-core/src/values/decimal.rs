@@ -2,7 +2,7 @@
 
 use rust_decimal::Decimal;
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, excerpt};
 
 /// The most decimal places any amount (points or money) may have.
 ///
@@ -25,12 +25,12 @@ pub(crate) fn parse(what: &'static str, input: &str) -> Result<Decimal> {
     if !well_formed {
         return Err(Error::NotADecimal {
             what,
-            input: input.to_owned(),
+            input: excerpt(input),
         });
     }
     trimmed.parse::<Decimal>().map_err(|_| Error::NotADecimal {
         what,
-        input: input.to_owned(),
+        input: excerpt(input),
     })
 }
 

@@ -19,5 +19,5 @@ pub use key::IdempotencyKey;
 pub use money::{Currency, Money};
 pub use percent::{Multiplier, Percent};
 pub use points::Points;
-pub use rate::{ConversionRate, EarnRate};
+pub use rate::{ConversionRate, EarnRate, MAX_RATE_RATIO};
 pub use rounding::{PointPrecision, Rounding};

@@ -5,7 +5,7 @@ use std::fmt;
 use rust_decimal::{Decimal, RoundingStrategy};
 
 use super::decimal;
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, excerpt};
 
 /// An ISO 4217 style currency code: three ASCII letters, stored upper-case.
 ///
@@ -39,7 +39,7 @@ impl Currency {
                 b.to_ascii_uppercase(),
                 c.to_ascii_uppercase(),
             ])),
-            _ => Err(Error::InvalidCurrency(code.to_owned())),
+            _ => Err(Error::InvalidCurrency(excerpt(code))),
         }
     }
 

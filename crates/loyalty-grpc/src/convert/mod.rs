@@ -3,11 +3,13 @@
 
 pub mod ledger;
 mod program;
+pub mod text;
 mod views;
 
 pub use program::{rules_from_pb, rules_to_pb, settings_from_pb, settings_to_pb};
+pub use text::{opt_text, quoted, required_text, short_list, text};
 pub use views::{
-    campaign_to_pb, card_number, member_to_pb, member_update_from_pb, membership_to_pb, opt_text,
+    campaign_to_pb, card_number, member_to_pb, member_update_from_pb, membership_to_pb,
     program_to_pb, reward_from_pb, reward_to_pb,
 };
 
@@ -40,20 +42,23 @@ pub fn opt_id(field: &'static str, value: &str) -> ApiResult<Option<String>> {
     }
 }
 
-/// An exact decimal string.
+/// An exact decimal string of at most [`text::MAX_DECIMAL`] characters.
 pub fn decimal(field: &'static str, value: &str) -> ApiResult<Decimal> {
-    let v = value.trim();
+    let v = text::bounded(field, value, text::MAX_DECIMAL)?.trim();
     let plain = !v.is_empty()
         && v.chars()
             .all(|c| c.is_ascii_digit() || c == '.' || c == '-' || c == '+');
     if !plain {
         return Err(ApiError::field(
             field,
-            format!("{value:?} is not a decimal number such as \"12.50\""),
+            format!(
+                "{} is not a decimal number such as \"12.50\"",
+                quoted(value)
+            ),
         ));
     }
     v.parse::<Decimal>()
-        .map_err(|_| ApiError::field(field, format!("{value:?} is not a decimal number")))
+        .map_err(|_| ApiError::field(field, format!("{} is not a decimal number", quoted(value))))
 }
 
 /// An optional decimal string (empty = none).
@@ -96,12 +101,15 @@ pub fn idempotency_key(value: &str) -> ApiResult<IdempotencyKey> {
 
 /// An RFC 3339 time.
 pub fn time(field: &'static str, value: &str) -> ApiResult<DateTime<Utc>> {
-    DateTime::parse_from_rfc3339(value.trim())
+    DateTime::parse_from_rfc3339(text::bounded(field, value, text::MAX_TIME)?.trim())
         .map(|t| t.with_timezone(&Utc))
         .map_err(|_| {
             ApiError::field(
                 field,
-                format!("{value:?} is not an RFC 3339 time such as \"2026-11-21T10:00:00Z\""),
+                format!(
+                    "{} is not an RFC 3339 time such as \"2026-11-21T10:00:00Z\"",
+                    quoted(value)
+                ),
             )
         })
 }

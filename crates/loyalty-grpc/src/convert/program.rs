@@ -8,6 +8,7 @@ use loyalty_core::{
     TierBasis, TierRules,
 };
 
+use super::text::{MAX_NAME, MAX_SHORT_NAME, quoted, short_list, text};
 use super::{currency, decimal, money, opt_points, points, time, time_to_pb};
 use crate::error::{ApiError, ApiResult};
 use crate::pb;
@@ -17,12 +18,17 @@ fn percent(field: &'static str, value: &str) -> ApiResult<Percent> {
 }
 
 fn category(field: &'static str, value: &str) -> ApiResult<Category> {
-    Category::new(value).map_err(|e| ApiError::field(field, e.to_string()))
+    Category::new(&text(field, value, MAX_SHORT_NAME)?)
+        .map_err(|e| ApiError::field(field, e.to_string()))
 }
 
 /// Program rules from the wire (validated later by `ProgramRules::validate` in the store).
 pub fn rules_from_pb(r: &pb::ProgramRules) -> ApiResult<ProgramRules> {
     let cur = currency("rules.currency", &r.currency)?;
+    short_list("rules.categories", &r.categories)?;
+    short_list("rules.actions", &r.actions)?;
+    short_list("rules.category_discounts", &r.category_discounts)?;
+    short_list("rules.tiers", &r.tiers)?;
     let mut rules = ProgramRules::new(cur);
     let rounding = match pb::Rounding::try_from(r.rounding).unwrap_or(pb::Rounding::Unspecified) {
         pb::Rounding::Unspecified | pb::Rounding::Down => Rounding::Down,
@@ -58,7 +64,7 @@ pub fn rules_from_pb(r: &pb::ProgramRules) -> ApiResult<ProgramRules> {
         .iter()
         .map(|a| {
             Ok(ActionRule {
-                action: a.action.trim().to_owned(),
+                action: text("rules.actions.action", &a.action, MAX_SHORT_NAME)?,
                 points: points("rules.actions.points", &a.points)?,
             })
         })
@@ -176,7 +182,7 @@ pub fn rules_from_pb(r: &pb::ProgramRules) -> ApiResult<ProgramRules> {
             .iter()
             .map(|t| {
                 Ok(Tier {
-                    name: t.name.trim().to_owned(),
+                    name: text("rules.tiers.name", &t.name, MAX_SHORT_NAME)?,
                     threshold: decimal("rules.tiers.threshold", &t.threshold)?,
                     multiplier: Multiplier::new(decimal(
                         "rules.tiers.multiplier",
@@ -302,7 +308,7 @@ fn weekday(value: &str) -> ApiResult<Weekday> {
     value.trim().parse::<Weekday>().map_err(|_| {
         ApiError::field(
             "settings.weekdays",
-            format!("{value:?} is not a weekday such as \"sat\""),
+            format!("{} is not a weekday such as \"sat\"", quoted(value)),
         )
     })
 }
@@ -330,9 +336,11 @@ pub fn settings_from_pb(
             ));
         }
     };
+    short_list("settings.weekdays", &s.weekdays)?;
+    short_list("settings.categories", &s.categories)?;
     Ok(CampaignSpec {
         id: uuid::Uuid::nil(),
-        name: s.name.clone(),
+        name: text("settings.name", &s.name, MAX_NAME)?,
         starts_at: time("settings.starts_at", &s.starts_at)?,
         ends_at: time("settings.ends_at", &s.ends_at)?,
         weekdays: s

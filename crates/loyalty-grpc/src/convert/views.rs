@@ -4,6 +4,7 @@
 use loyalty_core::{CardNumber, Currency, Reward, RewardKind};
 use loyalty_store::{CampaignView, Member, MemberUpdate, Membership, Program, RewardView};
 
+use super::text::{MAX_EMAIL, MAX_NAME, MAX_PHONE, opt_text, text};
 use super::{balances_to_pb, money, points, rules_to_pb, settings_to_pb, time_to_pb};
 use crate::error::{ApiError, ApiResult};
 use crate::pb;
@@ -63,12 +64,6 @@ pub fn card_number(field: &'static str, value: &str) -> ApiResult<CardNumber> {
     CardNumber::new(value).map_err(|e| ApiError::field(field, e.to_string()))
 }
 
-/// A non-empty text field, trimmed (the store checks lengths).
-pub fn opt_text(value: &str) -> Option<String> {
-    let value = value.trim();
-    (!value.is_empty()).then(|| value.to_owned())
-}
-
 /// The changes an `UpdateMemberRequest` asks for: empty fields are left as they are (so the
 /// API cannot clear a phone or an e-mail, only replace it; an all-empty request changes nothing).
 pub fn member_update_from_pb(
@@ -78,11 +73,11 @@ pub fn member_update_from_pb(
     card: &str,
 ) -> ApiResult<MemberUpdate> {
     Ok(MemberUpdate {
-        name: opt_text(name),
-        phone: opt_text(phone).map(Some),
-        email: opt_text(email).map(Some),
-        card_number: opt_text(card)
-            .map(|c| card_number("card_number", &c))
+        name: opt_text("name", name, MAX_NAME)?,
+        phone: opt_text("phone", phone, MAX_PHONE)?.map(Some),
+        email: opt_text("email", email, MAX_EMAIL)?.map(Some),
+        card_number: (!card.trim().is_empty())
+            .then(|| card_number("card_number", card))
             .transpose()?,
     })
 }
@@ -136,7 +131,8 @@ pub fn reward_from_pb(
         (RewardKind::Coupon { .. }, days) => Some(days),
         _ => return Err(ApiError::field("validity_days", "only coupons expire")),
     };
-    Ok(Reward::new(name, kind, points("cost", cost)?, validity)?)
+    let name = text("name", name, MAX_NAME)?;
+    Ok(Reward::new(&name, kind, points("cost", cost)?, validity)?)
 }
 
 #[cfg(test)]

@@ -19,7 +19,8 @@ use crate::auth::{caller, tenant_of};
 use crate::convert::ledger::{
     BillIn, amount_to_pb, balances_to_pb, earn_to_pb, points_to_pb, quote_to_pb,
 };
-use crate::convert::{decimal, id, idempotency_key, opt_points, points, reference};
+use crate::convert::text::{MAX_REASON, MAX_SHORT_NAME};
+use crate::convert::{decimal, id, idempotency_key, opt_points, points, reference, text};
 use crate::error::{ApiError, ApiResult};
 use crate::observe::count_points;
 use crate::pb;
@@ -159,7 +160,7 @@ impl pb::ledger_service_server::LedgerService for LedgerApi {
         } = request.into_inner();
         let (idempotency_key, member_id, program_id) =
             keyed(&idempotency_key, &member_id, &program_id)?;
-        let action = action.trim().to_owned();
+        let action = text("action", &action, MAX_SHORT_NAME)?;
         if action.is_empty() {
             return Err(ApiError::field(
                 "action",
@@ -212,7 +213,7 @@ impl pb::ledger_service_server::LedgerService for LedgerApi {
             member_id,
             program_id,
             points: change,
-            reason,
+            reason: text("reason", &reason, MAX_REASON)?,
             actor: who.key_id,
         };
         let outcome = writing(&self.store, move |s| s.adjust(&tenant, request)).await?;

@@ -7,9 +7,10 @@ use tonic::{Request, Response, Status};
 
 use super::{blocking, reading, writing};
 use crate::auth::{caller, tenant_for_member, tenant_of};
+use crate::convert::text::{MAX_CUSTOMER_ID, MAX_EMAIL, MAX_NAME, MAX_PHONE};
 use crate::convert::{
     card_number, id, idempotency_key, member_to_pb, member_update_from_pb, membership_to_pb,
-    opt_id, opt_text, page_size,
+    opt_id, opt_text, page_size, required_text, short_list, text,
 };
 use crate::error::{ApiError, ApiResult};
 use crate::pb;
@@ -47,6 +48,7 @@ fn member_scope(
 
 /// Program ids to join at enrolment: valid, and each named once.
 fn program_ids(values: &[String]) -> ApiResult<Vec<String>> {
+    short_list("program_ids", values)?;
     let mut ids: Vec<String> = Vec::with_capacity(values.len());
     for value in values {
         let program_id = id("program_ids", value)?;
@@ -83,11 +85,11 @@ impl pb::member_service_server::MemberService for MemberApi {
         } = request.into_inner();
         let key = idempotency_key(&key)?;
         let new = NewMember {
-            customer_id,
+            customer_id: text("customer_id", &customer_id, MAX_CUSTOMER_ID)?,
             card_number: card_number("card_number", &card)?,
-            name,
-            phone: opt_text(&phone),
-            email: opt_text(&email),
+            name: text("name", &name, MAX_NAME)?,
+            phone: opt_text("phone", &phone, MAX_PHONE)?,
+            email: opt_text("email", &email, MAX_EMAIL)?,
             referrer_id: opt_id("referrer_id", &referrer_id)?,
         };
         let programs = program_ids(&programs)?;
@@ -128,8 +130,7 @@ impl pb::member_service_server::MemberService for MemberApi {
                 reading(&self.store, move |s| s.find_member_by_card(&tenant, &card)).await?
             }
             Some(Key::CustomerId(customer)) => {
-                let customer = opt_text(&customer)
-                    .ok_or_else(|| ApiError::field("customer_id", "is required"))?;
+                let customer = required_text("customer_id", &customer, MAX_CUSTOMER_ID)?;
                 reading(&self.store, move |s| {
                     s.find_member_by_customer(&tenant, &customer)
                 })

@@ -5,7 +5,8 @@ use tonic::{Request, Response, Status};
 
 use super::{blocking, writing};
 use crate::auth::{caller, require_operator};
-use crate::convert::{idempotency_key, opt_id, time_to_pb};
+use crate::convert::text::{MAX_LABEL, MAX_NAME};
+use crate::convert::{idempotency_key, opt_id, text, time_to_pb};
 use crate::error::ApiError;
 use crate::pb;
 
@@ -43,6 +44,7 @@ impl pb::operator_service_server::OperatorService for OperatorApi {
             idempotency_key: key,
         } = request.into_inner();
         let key = idempotency_key(&key)?;
+        let name = text("name", &name, MAX_NAME)?;
         let tenant = writing(&self.store, move |s| s.create_tenant(Some(&key), &name)).await?;
         Ok(Response::new(pb::CreateTenantResponse {
             tenant: Some(tenant_to_pb(tenant)),
@@ -88,6 +90,7 @@ impl pb::operator_service_server::OperatorService for OperatorApi {
         };
         let tenant = opt_id("tenant_id", &tenant_id)?;
         let member = opt_id("member_id", &member_id)?;
+        let label = text("label", &label, MAX_LABEL)?;
         let key = writing(&self.store, move |s| {
             s.issue_api_key(
                 Some(&idempotency_key),

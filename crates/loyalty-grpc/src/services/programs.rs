@@ -8,9 +8,10 @@ use tonic::{Request, Response, Status};
 
 use super::{blocking, reading, writing};
 use crate::auth::{caller, tenant_of};
+use crate::convert::text::MAX_NAME;
 use crate::convert::{
     campaign_to_pb, id, idempotency_key, program_to_pb, reward_from_pb, reward_to_pb,
-    rules_from_pb, settings_from_pb,
+    rules_from_pb, settings_from_pb, text,
 };
 use crate::error::{ApiError, ApiResult};
 use crate::pb;
@@ -61,6 +62,7 @@ impl pb::program_service_server::ProgramService for ProgramApi {
             idempotency_key: key,
         } = request.into_inner();
         let key = idempotency_key(&key)?;
+        let name = text("name", &name, MAX_NAME)?;
         let rules = rules_from_pb(&required("rules", rules)?)?;
         let program = writing(&self.store, move |s| {
             s.create_program(&tenant, Some(&key), &name, rules)
@@ -85,6 +87,7 @@ impl pb::program_service_server::ProgramService for ProgramApi {
         } = request.into_inner();
         let key = idempotency_key(&key)?;
         let program_id = id("program_id", &program_id)?;
+        let name = text("name", &name, MAX_NAME)?;
         let rules = rules_from_pb(&required("rules", rules)?)?;
         let program = writing(&self.store, move |s| {
             s.update_program(&tenant, Some(&key), &program_id, &name, rules)

@@ -7,14 +7,13 @@ use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use diesel::dsl::{count, count_star};
 use diesel::prelude::*;
 use loyalty_core::ledger::EntryKind;
-use loyalty_core::points_value;
 use rust_decimal::{Decimal, RoundingStrategy};
 use serde::{Deserialize, Serialize};
 
-use crate::amounts::{from_db, points_from_db};
+use crate::amounts::from_db;
 use crate::clock::to_db_time;
 use crate::db::DbConnection;
-use crate::error::StoreResult;
+use crate::error::{StoreError, StoreResult};
 use crate::ops::rules_cache::load_program;
 use crate::ops::sums::sum;
 use crate::schema::{members, memberships};
@@ -217,9 +216,23 @@ impl Store {
             } else {
                 flows_from_entries(conn, program_id, from, to)?
             };
-            let outstanding = points_from_db(outstanding)?;
+            // A sum over memberships may exceed what one balance can hold, so it is neither
+            // `Points` nor `Money`; its value is computed with checked arithmetic, and a value
+            // out of range is an answer the caller can read, not an internal error.
+            let outstanding = from_db(outstanding);
+            if outstanding.is_sign_negative() {
+                return Err(StoreError::Corrupt(format!(
+                    "outstanding points of program {program_id} are negative: {outstanding}"
+                )));
+            }
             let liability = match &program.rules.redemption {
-                Some(_) => Some(points_value(&program.rules, outstanding)?.amount()),
+                Some(redemption) => {
+                    Some(redemption.rate.value_of_total(outstanding).map_err(|e| {
+                        StoreError::FailedPrecondition(format!(
+                            "the liability of program {program_id} cannot be computed: {e}"
+                        ))
+                    })?)
+                }
                 None => None,
             };
             let (earned, redeemed) = (from_db(flows.earned), from_db(flows.redeemed));
@@ -227,7 +240,7 @@ impl Store {
                 program_id: program.id.clone(),
                 currency: program.rules.currency.code().to_owned(),
                 members: number(members),
-                points_outstanding: outstanding.value(),
+                points_outstanding: outstanding,
                 liability,
                 earned,
                 redeemed,

@@ -287,15 +287,19 @@ fn the_same_campaign_listed_twice_is_rejected() {
 }
 
 #[test]
-fn an_earn_rate_that_would_overflow_is_an_error_not_a_panic() {
+fn an_earn_rate_that_could_overflow_is_refused_when_configured_and_never_panics() {
     let mut rules = shop();
-    rules.base_rate = EarnRate::new(
+    let absurd = EarnRate::new(
         Points::new(crate::values::MAX_AMOUNT).unwrap(),
         dec!(0.0001),
     )
     .unwrap();
+    rules.base_rate = absurd;
     let result = earn(rules, None, &[], &[line(None, "100000000000000")]);
-    assert!(matches!(result, Err(Error::Overflow(_))));
+    assert!(matches!(result, Err(Error::InvalidConfig(_))), "{result:?}");
+    // The arithmetic itself is checked: an error, not a panic.
+    let spend = crate::values::MAX_AMOUNT;
+    assert!(matches!(absurd.points_for(spend), Err(Error::Overflow(_))));
 }
 
 #[test]

@@ -7,8 +7,10 @@ use tonic::{Request, Response, Status};
 use super::{ADMIN, CHECKOUT, in_writer, keyed};
 use crate::auth::{caller, tenant_for_member, tenant_of};
 use crate::convert::ledger::{bill_to_pb, entry_to_pb, points_to_pb, reverse_to_pb};
+use crate::convert::text::{MAX_PAGE_TOKEN, MAX_REASON};
 use crate::convert::{
-    idempotency_key, kind_from_pb, opt_decimal, opt_id, opt_time, page_size, reference,
+    idempotency_key, kind_from_pb, opt_decimal, opt_id, opt_text, opt_time, page_size, reference,
+    short_list,
 };
 use crate::error::ApiResult;
 use crate::observe::count_points;
@@ -45,7 +47,7 @@ pub(super) async fn reverse(
         program_id,
         reference: reference("reference", &given)?,
         amount: opt_decimal("amount", &amount)?,
-        reason: Some(reason).filter(|r| !r.trim().is_empty()),
+        reason: opt_text("reason", &reason, MAX_REASON)?,
         actor: who.key_id,
     };
     let outcome = writing(store, move |s| s.reverse(&tenant, request)).await?;
@@ -73,6 +75,7 @@ pub(super) async fn list_transactions(
         Some(member) => tenant_for_member(&who, member, HISTORY_READERS)?,
         None => tenant_of(&who, CHECKOUT)?,
     };
+    short_list("kinds", &kinds)?;
     let filter = HistoryFilter {
         member_id,
         program_id: opt_id("program_id", &program_id)?,
@@ -88,7 +91,7 @@ pub(super) async fn list_transactions(
             Some(reference("reference", &given)?)
         },
     };
-    let cursor = Some(page_token.trim().to_owned()).filter(|t| !t.is_empty());
+    let cursor = opt_text("page_token", &page_token, MAX_PAGE_TOKEN)?;
     let limit = page_size(size);
     let page = reading(store, move |s| {
         s.history(&tenant, filter, cursor.as_deref(), limit)
