@@ -156,7 +156,11 @@ async fn postgresql_outages(outage: Duration, rounds: usize, workers: usize) {
             .iter()
             .any(|&(_, down, starting, _)| call.started >= down && ended < starting);
         if while_down {
-            assert_eq!(call.code, Code::Unavailable, "{call:?} succeeded while down");
+            assert_eq!(
+                call.code,
+                Code::Unavailable,
+                "{call:?} succeeded while down"
+            );
         }
         let while_up = windows
             .iter()
