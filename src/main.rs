@@ -2,11 +2,12 @@
 //! command line, then call `loyalty-grpc` (serve) or `loyalty-store` (operator commands).
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
-use loyalty_store::{Role, Store};
+use loyalty_store::{PoolOptions, Role, Store, SystemClock};
 
 /// The loyalty-points engine.
 #[derive(Debug, Parser)]
@@ -53,6 +54,10 @@ enum Command {
         /// Database connections in the pool.
         #[arg(long, env = "LOYALTY_POOL_SIZE", default_value_t = 16)]
         pool_size: u32,
+        /// Milliseconds a call waits for the database (a connection, SQLite's write lock)
+        /// before it answers UNAVAILABLE.
+        #[arg(long, env = "LOYALTY_DB_TIMEOUT_MS", default_value_t = 2000)]
+        db_timeout_ms: u64,
         /// Log as JSON lines.
         #[arg(long, env = "LOYALTY_LOG_JSON")]
         log_json: bool,
@@ -102,10 +107,16 @@ fn main() -> anyhow::Result<()> {
             jwt_secret,
             sweep_seconds,
             pool_size,
+            db_timeout_ms,
             log_json,
         } => {
             init_logs(log_json);
-            let store = open(&cli.database_url, pool_size)?;
+            let options = PoolOptions {
+                max_connections: pool_size,
+                timeout: Duration::from_millis(db_timeout_ms.max(1)),
+            };
+            let store = Store::open_with(&cli.database_url, options, Arc::new(SystemClock))
+                .with_context(|| format!("opening the database {}", cli.database_url))?;
             let config = loyalty_grpc::server::ServerConfig {
                 jwt_secret,
                 sweep_interval: Duration::from_secs(sweep_seconds.max(1)),

@@ -69,6 +69,7 @@ fn loyalty(db: &TestDatabase) -> Command {
         "LOYALTY_JWT_SECRET",
         "LOYALTY_SWEEP_SECONDS",
         "LOYALTY_POOL_SIZE",
+        "LOYALTY_DB_TIMEOUT_MS",
         "LOYALTY_LOG_JSON",
     ] {
         command.env_remove(var);

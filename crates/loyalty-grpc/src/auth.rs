@@ -1,8 +1,9 @@
 //! Authentication and roles: one tower layer that turns the bearer credential into a
 //! [`Principal`] in the request's extensions, and the checks handlers make with it.
 //!
-//! Credentials: an API key issued by `loyalty issue-key` (looked up by its SHA-256; results are
-//! cached for 30 seconds, so a revoked key stops working within that time), or an HS256 JWT
+//! Credentials: an API key issued by `loyalty issue-key` (looked up by its SHA-256 in the
+//! database every replica shares; each replica remembers an answer for [`KEY_CACHE_TTL`], so a
+//! key revoked through any replica stops working on all of them within that time), or an HS256 JWT
 //! signed with the server's configured secret whose claims are `sub`, `role`
 //! (`operator`/`admin`/`service`/`member`), `tenant_id`, `member_id` and `exp`.
 //! Health checks and reflection need no credential.
@@ -21,7 +22,11 @@ use tonic::Request;
 
 use crate::error::{ApiError, ApiResult};
 
-const CACHE_TTL: Duration = Duration::from_secs(30);
+/// How long a replica trusts what it last read about an API key (valid, revoked or unknown)
+/// before reading the key's row again: the bound on how long a revoked key keeps working.
+/// Short enough for revocation to feel immediate, long enough that a busy key costs one
+/// indexed read per replica every half second instead of one per call.
+pub const KEY_CACHE_TTL: Duration = Duration::from_millis(500);
 
 /// Checks credentials.
 pub struct Authenticator {
@@ -84,7 +89,7 @@ impl Authenticator {
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
             cache
                 .get(key)
-                .filter(|(_, at)| at.elapsed() < CACHE_TTL)
+                .filter(|(_, at)| at.elapsed() < KEY_CACHE_TTL)
                 .map(|(p, _)| p.clone())
         };
         let principal = match cached {

@@ -101,7 +101,9 @@ fn store_status(store: StoreError) -> Status {
         }
         StoreError::Unavailable(cause) => {
             tracing::warn!(%cause, "database unavailable");
-            Status::unavailable("the database is unavailable; retry with the same idempotency key")
+            Status::unavailable(
+                "the database is unreachable; retry (with the same idempotency key for a write)",
+            )
         }
         // `FailedPrecondition` and `Refused` are refusals, answered above.
         other @ (StoreError::FailedPrecondition(_)

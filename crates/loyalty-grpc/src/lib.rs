@@ -7,6 +7,7 @@ pub mod auth;
 pub mod codec;
 pub mod convert;
 pub mod error;
+pub mod health;
 pub mod observe;
 pub mod server;
 pub mod services;

@@ -1,5 +1,6 @@
-//! The server: every service, health checking, reflection, auth and observation layers,
-//! periodic sweeps, and graceful shutdown.
+//! The server: every service, health checking (following the database, see
+//! [`crate::health`]), reflection, auth and observation layers, periodic sweeps, and graceful
+//! shutdown.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -82,17 +83,18 @@ pub async fn run(
         .with_writer()
         .map_err(|e| ServeError::Store(e.to_string()))?;
     let services = crate::services::Services::new(store.clone());
-    for name in crate::services::SERVICE_NAMES {
-        health_reporter
-            .set_service_status(name, tonic_health::ServingStatus::Serving)
-            .await;
-    }
+    crate::health::report(&health_reporter, tonic_health::ServingStatus::Serving).await;
 
-    let (stop_sweeps, sweeps_stopped) = tokio::sync::watch::channel(false);
+    let (stop_tasks, tasks_stopped) = tokio::sync::watch::channel(false);
     let sweeper = tokio::spawn(crate::sweep::run(
         store.clone(),
         config.sweep_interval,
-        sweeps_stopped,
+        tasks_stopped.clone(),
+    ));
+    let health_watcher = tokio::spawn(crate::health::watch(
+        store.clone(),
+        health_reporter,
+        tasks_stopped,
     ));
 
     let auth = AuthLayer::new(Authenticator::new(store, config.jwt_secret.as_deref()));
@@ -105,8 +107,9 @@ pub async fn run(
         .add_service(reflection_v1alpha)
         .serve_with_incoming_shutdown(accepted(listener), shutdown)
         .await;
-    let _ = stop_sweeps.send(true);
+    let _ = stop_tasks.send(true);
     let _ = sweeper.await;
+    let _ = health_watcher.await;
     Ok(result?)
 }
 

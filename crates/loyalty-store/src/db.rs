@@ -5,7 +5,6 @@
 //! `postgresql://` is PostgreSQL, anything else (a path, or `sqlite://path`) is an SQLite file,
 //! created on first use.
 
-use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::time::Duration;
 
 use diesel::connection::SimpleConnection;
@@ -38,6 +37,10 @@ mod connection {
 }
 
 pub use connection::DbConnection;
+
+mod transaction;
+use transaction::{TxError, read_once, write_attempts};
+pub use transaction::{read_tx, write_tx};
 
 /// Runs a Diesel query on the backend's own connection: `native!(conn, c => query.load(c))`.
 ///
@@ -77,20 +80,51 @@ impl Backend {
     }
 }
 
+/// How long a call waits for the database by default before it answers
+/// [`StoreError::Unavailable`]: for a pooled connection, for SQLite's write lock, for a
+/// PostgreSQL connection to be established.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// How often the pool tries again to connect while the database is unreachable, so the first
+/// call after it comes back finds a connection at most this long after.
+const RECONNECT_EVERY: Duration = Duration::from_millis(200);
+
+/// How a [`Database`] is opened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolOptions {
+    /// The most connections the pool holds.
+    pub max_connections: u32,
+    /// How long a call waits for the database before it fails with
+    /// [`StoreError::Unavailable`] (see [`DEFAULT_TIMEOUT`]).
+    pub timeout: Duration,
+}
+
+impl PoolOptions {
+    /// A pool of at most `max_connections` with the [`DEFAULT_TIMEOUT`].
+    pub fn new(max_connections: u32) -> PoolOptions {
+        PoolOptions {
+            max_connections,
+            timeout: DEFAULT_TIMEOUT,
+        }
+    }
+}
+
 /// Establishes connections of one backend and prepares them (SQLite pragmas).
 #[derive(Debug, Clone)]
 pub struct ConnectionManager {
     url: String,
     backend: Backend,
+    timeout: Duration,
 }
 
-/// Pragmas set on every SQLite connection as it is opened: WAL so readers never block the
-/// writer, a busy timeout so writers of other processes queue instead of failing, a commit
+/// Pragmas set on every SQLite connection as it is opened (after its `busy_timeout`, which is
+/// the configured timeout: a write lock held elsewhere longer than that fails the call as
+/// unavailable instead of stalling it): WAL so readers never block the writer, a commit
 /// that survives power loss (`synchronous = FULL` syncs the WAL on every commit; group commit
 /// makes that one `fsync` per batch), foreign keys enforced, a page cache of 16 MiB and a memory
 /// map of up to 1 GiB (shared by every connection through the operating system's page cache), so
 /// the hot tables' pages are not copied in from the operating system on every call.
-const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 15000; \
+const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode = WAL; \
      PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA cache_size = -16384; \
      PRAGMA mmap_size = 1073741824;";
 
@@ -104,13 +138,35 @@ const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 1
 const SQLITE_WRITER_PRAGMAS: &str =
     "PRAGMA cache_size = -262144; PRAGMA wal_autocheckpoint = 0; PRAGMA temp_store = MEMORY;";
 
-fn open_sqlite(url: &str) -> Result<SqliteConnection, diesel::r2d2::Error> {
+fn open_sqlite(url: &str, timeout: Duration) -> Result<SqliteConnection, diesel::r2d2::Error> {
     let path = url.strip_prefix("sqlite://").unwrap_or(url);
     let mut conn =
         SqliteConnection::establish(path).map_err(diesel::r2d2::Error::ConnectionError)?;
-    conn.batch_execute(SQLITE_PRAGMAS)
+    // First, so that the other pragmas already wait for a lock held elsewhere.
+    conn.batch_execute(&format!("PRAGMA busy_timeout = {};", timeout.as_millis()))
+        .and_then(|()| conn.batch_execute(SQLITE_PRAGMAS))
         .map_err(diesel::r2d2::Error::QueryError)?;
     Ok(conn)
+}
+
+/// `url` with libpq's `connect_timeout` and `tcp_user_timeout` set from `timeout` unless the URL
+/// sets them: a connection attempt to a host that does not answer, or a query on a connection
+/// whose peer vanished without closing it, fails after about `timeout` instead of the operating
+/// system's minutes.
+fn pg_url(url: &str, timeout: Duration) -> String {
+    let mut url = url.to_owned();
+    // libpq takes whole seconds and treats anything below 2 as 2.
+    let parameters = [
+        ("connect_timeout", timeout.as_secs().max(2).to_string()),
+        ("tcp_user_timeout", timeout.as_millis().max(1).to_string()),
+    ];
+    for (name, value) in parameters {
+        if !url.contains(&format!("{name}=")) {
+            let separator = if url.contains('?') { '&' } else { '?' };
+            url = format!("{url}{separator}{name}={value}");
+        }
+    }
+    url
 }
 
 impl ManageConnection for ConnectionManager {
@@ -122,7 +178,7 @@ impl ManageConnection for ConnectionManager {
             Backend::Postgres => PgConnection::establish(&self.url)
                 .map(DbConnection::Postgres)
                 .map_err(diesel::r2d2::Error::ConnectionError),
-            Backend::Sqlite => open_sqlite(&self.url).map(DbConnection::Sqlite),
+            Backend::Sqlite => open_sqlite(&self.url, self.timeout).map(DbConnection::Sqlite),
         }
     }
 
@@ -131,8 +187,32 @@ impl ManageConnection for ConnectionManager {
             .map_err(diesel::r2d2::Error::QueryError)
     }
 
-    fn has_broken(&self, _conn: &mut DbConnection) -> bool {
-        false
+    fn has_broken(&self, conn: &mut DbConnection) -> bool {
+        is_broken(conn)
+    }
+}
+
+/// Whether `conn` can no longer be used: Diesel follows libpq's transaction status after every
+/// statement, and a PostgreSQL connection that was closed or lost reports an unknown one. Free
+/// (no round trip), so the pool asks it of every connection given back and drops the broken
+/// ones, instead of pinging every connection it hands out.
+fn is_broken(conn: &mut DbConnection) -> bool {
+    use diesel::r2d2::R2D2Connection;
+    match conn {
+        DbConnection::Postgres(pg) => pg.is_broken(),
+        DbConnection::Sqlite(sqlite) => sqlite.is_broken(),
+    }
+}
+
+/// Connection failures as the pool meets them while the database is unreachable: logged at
+/// DEBUG, since the pool tries again every [`RECONNECT_EVERY`] and the calls that fail say so
+/// themselves (and the health service reports the outage once).
+#[derive(Debug)]
+struct QuietErrors;
+
+impl r2d2::HandleError<diesel::r2d2::Error> for QuietErrors {
+    fn handle_error(&self, error: diesel::r2d2::Error) {
+        tracing::debug!(%error, "connecting to the database failed");
     }
 }
 
@@ -145,6 +225,7 @@ pub struct Database {
     pool: Pool<ConnectionManager>,
     backend: Backend,
     url: String,
+    options: PoolOptions,
 }
 
 impl std::fmt::Debug for Database {
@@ -156,34 +237,58 @@ impl std::fmt::Debug for Database {
 }
 
 impl Database {
-    /// Opens a pool of at most `max_connections` to `url`.
+    /// Opens a pool of at most `max_connections` to `url` with the [`DEFAULT_TIMEOUT`].
     pub fn open(url: &str, max_connections: u32) -> StoreResult<Database> {
+        Database::open_with(url, PoolOptions::new(max_connections))
+    }
+
+    /// Opens a pool to `url` as `options` say.
+    ///
+    /// The pool does not ping a connection before handing it out (a round trip on every call):
+    /// a connection the database closed is found broken by the statement that meets it, and
+    /// then dropped (see [`Database::read`]).
+    pub fn open_with(url: &str, options: PoolOptions) -> StoreResult<Database> {
         let backend = Backend::of_url(url);
+        let url = match backend {
+            Backend::Postgres => pg_url(url, options.timeout),
+            Backend::Sqlite => url.to_owned(),
+        };
         let manager = ConnectionManager {
-            url: url.to_owned(),
+            url: url.clone(),
             backend,
+            timeout: options.timeout,
         };
         let pool = Pool::builder()
-            .max_size(max_connections.max(1))
+            .max_size(options.max_connections.max(1))
             .min_idle(Some(1))
-            // A file does not break under a connection the way a socket does: checking each
-            // SQLite connection with a query on every checkout would only cost a statement.
-            .test_on_check_out(backend == Backend::Postgres)
-            .connection_timeout(Duration::from_secs(30))
-            .build(manager)?;
+            .test_on_check_out(false)
+            // r2d2 waits `connection_timeout / 2` at most between two attempts to connect: this
+            // keeps that wait at RECONNECT_EVERY. Calls wait for a connection with their own
+            // timeout (`get_timeout`), and nothing else reads this setting once the pool is
+            // built without waiting for its first connection (`build_unchecked`).
+            .connection_timeout(2 * RECONNECT_EVERY)
+            .error_handler(Box::new(QuietErrors))
+            .build_unchecked(manager);
         Ok(Database {
             pool,
             backend,
-            url: url.to_owned(),
+            url,
+            options,
         })
+    }
+
+    /// How long a call waits for the database before it fails with
+    /// [`StoreError::Unavailable`].
+    pub fn timeout(&self) -> Duration {
+        self.options.timeout
     }
 
     /// A new connection outside the pool, for the group-commit writer to own.
     pub(crate) fn writer_connection(&self) -> StoreResult<DbConnection> {
         match self.backend {
             Backend::Sqlite => {
-                let mut conn =
-                    open_sqlite(&self.url).map_err(|e| StoreError::Unavailable(e.to_string()))?;
+                let mut conn = open_sqlite(&self.url, self.options.timeout)
+                    .map_err(|e| StoreError::Unavailable(e.to_string()))?;
                 conn.batch_execute(SQLITE_WRITER_PRAGMAS)?;
                 Ok(DbConnection::Sqlite(conn))
             }
@@ -195,7 +300,7 @@ impl Database {
 
     /// A new SQLite connection outside the pool, for the checkpointer thread to own.
     pub(crate) fn checkpoint_connection(&self) -> StoreResult<DbConnection> {
-        open_sqlite(&self.url)
+        open_sqlite(&self.url, self.options.timeout)
             .map(DbConnection::Sqlite)
             .map_err(|e| StoreError::Unavailable(e.to_string()))
     }
@@ -205,9 +310,64 @@ impl Database {
         self.backend
     }
 
-    /// A connection from the pool.
+    /// A connection from the pool, waiting at most the configured timeout for one.
     pub fn conn(&self) -> StoreResult<PooledConn> {
-        Ok(self.pool.get()?)
+        self.pool.get_timeout(self.options.timeout).map_err(|e| {
+            StoreError::Unavailable(format!(
+                "no database connection within {:?}: {e}",
+                self.options.timeout
+            ))
+        })
+    }
+
+    /// Runs `f` as one write transaction on a pooled connection (see [`write_tx`]).
+    pub fn write<T>(
+        &self,
+        mut f: impl FnMut(&mut DbConnection) -> StoreResult<T>,
+    ) -> StoreResult<T> {
+        self.on_live_connection(|conn| write_attempts(conn, &mut f))
+    }
+
+    /// Runs `f` in a read-only transaction on a pooled connection (see [`read_tx`]).
+    pub fn read<T>(
+        &self,
+        mut f: impl FnMut(&mut DbConnection) -> StoreResult<T>,
+    ) -> StoreResult<T> {
+        self.on_live_connection(|conn| read_once(conn, &mut f))
+    }
+
+    /// Runs a transaction on a pooled connection. A connection the database closed while it
+    /// sat in the pool (a restart, an idle timeout) fails the transaction's first statement:
+    /// nothing ran on it yet, so it is dropped and the transaction begins again on another,
+    /// until the pool has a live one or none within the timeout. A connection that breaks
+    /// later fails its call as [`StoreError::Unavailable`] (whatever ran was rolled back by
+    /// the database, unless the break hit the commit) and is dropped too.
+    fn on_live_connection<T>(
+        &self,
+        mut run: impl FnMut(&mut DbConnection) -> Result<T, TxError>,
+    ) -> StoreResult<T> {
+        let mut dropped = 0;
+        loop {
+            let mut conn = self.conn()?;
+            let err = match run(&mut conn) {
+                Ok(value) => return Ok(value),
+                Err(err) if !is_broken(&mut conn) => return Err(err.into_inner()),
+                Err(err) => err,
+            };
+            // Given back broken, `conn` is dropped by the pool.
+            match err {
+                TxError::NotBegun(err) if dropped < self.options.max_connections => {
+                    dropped += 1;
+                    tracing::debug!(error = %err, "dropped a pooled connection the database had closed");
+                }
+                err => {
+                    return Err(StoreError::Unavailable(format!(
+                        "the connection to the database was lost: {}",
+                        err.into_inner()
+                    )));
+                }
+            }
+        }
     }
 
     /// Runs pending migrations; returns how many ran.
@@ -229,80 +389,25 @@ impl Database {
     }
 }
 
-/// Runs `f` as one write transaction and retries it (up to 5 times) when the database asks
-/// for a retry (serialization failure, deadlock, SQLite busy).
-///
-/// On SQLite the transaction starts with `BEGIN IMMEDIATE`, taking the write lock up front so
-/// two writers can never interleave a read and a write; on PostgreSQL it is a plain `BEGIN`
-/// (READ COMMITTED) and operations lock the rows they change first. Either all of `f`'s writes
-/// commit or none do, also when `f` returns an error or panics.
-pub fn write_tx<T>(
-    conn: &mut DbConnection,
-    mut f: impl FnMut(&mut DbConnection) -> StoreResult<T>,
-) -> StoreResult<T> {
-    let mut attempt = 0;
-    loop {
-        attempt += 1;
-        match run_once(conn, &mut f) {
-            Err(err) if err.is_retryable() && attempt < 5 => {
-                tracing::debug!(attempt, error = %err, "retrying transaction");
-                std::thread::sleep(Duration::from_millis(5 * attempt));
-            }
-            other => return other,
-        }
-    }
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-/// Runs `f` in a read-only transaction, so every read sees one consistent snapshot.
-pub fn read_tx<T>(
-    conn: &mut DbConnection,
-    mut f: impl FnMut(&mut DbConnection) -> StoreResult<T>,
-) -> StoreResult<T> {
-    let begin = match conn {
-        DbConnection::Postgres(_) => "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
-        DbConnection::Sqlite(_) => "BEGIN DEFERRED",
-    };
-    conn.batch_execute(begin)?;
-    let outcome = catch_unwind(AssertUnwindSafe(|| f(conn)));
-    finish(conn, outcome)
-}
-
-fn run_once<T>(
-    conn: &mut DbConnection,
-    f: &mut impl FnMut(&mut DbConnection) -> StoreResult<T>,
-) -> StoreResult<T> {
-    let begin = match conn {
-        DbConnection::Postgres(_) => "BEGIN",
-        DbConnection::Sqlite(_) => "BEGIN IMMEDIATE",
-    };
-    conn.batch_execute(begin)?;
-    let outcome = catch_unwind(AssertUnwindSafe(|| f(conn)));
-    finish(conn, outcome)
-}
-
-fn finish<T>(
-    conn: &mut DbConnection,
-    outcome: std::thread::Result<StoreResult<T>>,
-) -> StoreResult<T> {
-    match outcome {
-        Ok(Ok(value)) => match conn.batch_execute("COMMIT") {
-            Ok(()) => Ok(value),
-            Err(err) => {
-                let _ = conn.batch_execute("ROLLBACK");
-                Err(err.into())
-            }
-        },
-        Ok(Err(err)) => {
-            // SQLite may already have rolled back on some errors; the original error is what
-            // the caller needs to see either way.
-            if let Err(rollback) = conn.batch_execute("ROLLBACK") {
-                tracing::warn!(error = %rollback, "rollback after a failed transaction failed");
-            }
-            Err(err)
-        }
-        Err(panic) => {
-            let _ = conn.batch_execute("ROLLBACK");
-            resume_unwind(panic)
-        }
+    #[test]
+    fn a_postgresql_url_gets_the_timeouts_it_does_not_set_itself() {
+        let two = Duration::from_secs(2);
+        assert_eq!(
+            pg_url("postgres://u@h/db", two),
+            "postgres://u@h/db?connect_timeout=2&tcp_user_timeout=2000"
+        );
+        assert_eq!(
+            pg_url("postgres://u@h/db?sslmode=disable&connect_timeout=9", two),
+            "postgres://u@h/db?sslmode=disable&connect_timeout=9&tcp_user_timeout=2000"
+        );
+        // libpq counts connect_timeout in whole seconds, and anything below 2 as 2.
+        assert_eq!(
+            pg_url("postgres://u@h/db", Duration::from_millis(500)),
+            "postgres://u@h/db?connect_timeout=2&tcp_user_timeout=500"
+        );
     }
 }

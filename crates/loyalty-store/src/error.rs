@@ -51,7 +51,8 @@ pub enum StoreError {
         /// The program's limit per minute.
         limit: u32,
     },
-    /// The database could not be reached in time (pool exhausted, server down).
+    /// The database could not be reached in time (pool exhausted, server down, connection lost,
+    /// SQLite's write lock held elsewhere for longer than the timeout).
     #[error("database unavailable: {0}")]
     Unavailable(String),
     /// Stored data violates an invariant (should never happen; reported, never hidden).
@@ -72,6 +73,21 @@ impl From<DieselError> for StoreError {
                 what: "record",
                 id: String::new(),
             },
+            DieselError::DatabaseError(
+                DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
+                info,
+            ) => StoreError::Unavailable(format!(
+                "the connection to the database was lost: {}",
+                info.message()
+            )),
+            // SQLITE_BUSY and SQLITE_LOCKED: the busy timeout ran out while another connection
+            // (often another process) held the lock.
+            DieselError::DatabaseError(_, info) if is_sqlite_lock_message(info.message()) => {
+                StoreError::Unavailable(format!(
+                    "the database stayed locked by another writer: {}",
+                    info.message()
+                ))
+            }
             other => StoreError::Database(other),
         }
     }
@@ -84,14 +100,14 @@ impl From<r2d2::Error> for StoreError {
 }
 
 impl StoreError {
-    /// Whether the whole transaction may simply be run again (serialization failure, deadlock,
-    /// SQLite busy).
+    /// Whether the whole transaction may simply be run again (serialization failure,
+    /// deadlock). SQLite's busy error is not: it comes after waiting the whole busy timeout for
+    /// the lock, and is [`StoreError::Unavailable`].
     pub(crate) fn is_retryable(&self) -> bool {
         match self {
             StoreError::Database(DieselError::DatabaseError(kind, info)) => {
                 matches!(kind, DatabaseErrorKind::SerializationFailure)
                     || info.message().contains("deadlock detected")
-                    || info.message().contains("database is locked")
             }
             _ => false,
         }
@@ -143,6 +159,12 @@ impl StoreError {
             ))
         )
     }
+}
+
+/// Whether an error message is SQLite's for SQLITE_BUSY ("database is locked") or
+/// SQLITE_LOCKED ("database table is locked"); Diesel reports both with an unknown kind.
+fn is_sqlite_lock_message(message: &str) -> bool {
+    message.starts_with("database is locked") || message.starts_with("database table is locked")
 }
 
 /// A refusal by the loyalty rules, as recorded under an idempotency key and replayed to every

@@ -183,7 +183,9 @@ impl Store {
             // on the unique key, or (on PostgreSQL, where it waited for the row lock and then
             // saw the first call's effect) failed otherwise. Either way the caller's retry
             // gets the first call's answer. If the lookup fails too, the first error is the
-            // one worth reporting.
+            // one worth reporting. An unreachable database is not looked up again: the call
+            // has already waited as long as it may.
+            Err(err @ StoreError::Unavailable(_)) => Err(err),
             Err(err) => match self.read(|conn| find(conn, tenant, key.as_str())) {
                 Ok(Some(row)) => replay(row, operation, &print),
                 Ok(None) | Err(_) => Err(err),

@@ -3,10 +3,11 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
+use diesel::connection::SimpleConnection;
 
 use crate::checkpoint::Checkpointer;
 use crate::clock::{Clock, SystemClock};
-use crate::db::{Backend, Database, DbConnection, PooledConn};
+use crate::db::{Backend, Database, DbConnection, PoolOptions};
 use crate::error::{StoreError, StoreResult};
 use crate::writer::{self, Writer, WriterStats};
 
@@ -35,7 +36,12 @@ impl Store {
         max_connections: u32,
         clock: Arc<dyn Clock>,
     ) -> StoreResult<Store> {
-        let db = Database::open(url, max_connections)?;
+        Store::open_with(url, PoolOptions::new(max_connections), clock)
+    }
+
+    /// Opens (and migrates) the database at `url` as `options` say, with the given clock.
+    pub fn open_with(url: &str, options: PoolOptions, clock: Arc<dyn Clock>) -> StoreResult<Store> {
+        let db = Database::open_with(url, options)?;
         db.migrate()?;
         Ok(Store {
             db,
@@ -75,7 +81,8 @@ impl Store {
         match &self.writer {
             Some(writer) => {
                 let (reply, answer) = tokio::sync::oneshot::channel();
-                writer.send(writer::job(f, reply))?;
+                let deadline = std::time::Instant::now() + self.db.timeout();
+                writer.send(writer::job(f, reply, deadline))?;
                 answer.await.unwrap_or_else(|_| {
                     Err(StoreError::Unavailable(
                         "the database could not start a write transaction".into(),
@@ -84,6 +91,14 @@ impl Store {
             }
             None => self.blocking(f).await,
         }
+    }
+
+    /// Whether the database answers, as calls meet it: a trivial statement through the write
+    /// path (on SQLite the group-commit writer, so a write lock held by another process counts
+    /// as unavailable), failing with [`StoreError::Unavailable`] within the configured timeout.
+    pub async fn ping(&self) -> StoreResult<()> {
+        self.submit(|s| s.read(|conn| Ok(conn.batch_execute("SELECT 1")?)))
+            .await
     }
 
     /// Runs a short read: on SQLite inline on the caller's thread (a read of an indexed row
@@ -132,10 +147,6 @@ impl Store {
         &self.db
     }
 
-    pub(crate) fn conn(&self) -> StoreResult<PooledConn> {
-        self.db.conn()
-    }
-
     /// Runs `f` as one write transaction: a savepoint of the open batch on the writer thread,
     /// otherwise its own transaction on a pooled connection.
     pub(crate) fn write<T>(
@@ -145,8 +156,7 @@ impl Store {
         if let Some(done) = writer::write_in_batch(&mut f) {
             return done;
         }
-        let mut conn = self.conn()?;
-        crate::db::write_tx(&mut conn, f)
+        self.db.write(f)
     }
 
     /// Runs `f` as one read-only transaction on a pooled connection (on the writer thread: on
@@ -158,8 +168,7 @@ impl Store {
         if let Some(done) = writer::read_in_batch(&mut f) {
             return done;
         }
-        let mut conn = self.conn()?;
-        crate::db::read_tx(&mut conn, f)
+        self.db.read(f)
     }
 }
 

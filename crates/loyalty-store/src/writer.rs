@@ -276,13 +276,26 @@ fn undo(conn: &mut DbConnection) {
     }
 }
 
-/// Wraps `f` as a job whose answer goes to `reply` after the batch commits.
-pub(crate) fn job<T, F>(f: F, reply: tokio::sync::oneshot::Sender<StoreResult<T>>) -> Job
+/// Wraps `f` as a job whose answer goes to `reply` after the batch commits. A job that reaches
+/// the writer after `deadline` (it queued behind batches that waited for a lock held elsewhere,
+/// or behind a stalled disk) does not run and answers [`StoreError::Unavailable`]: its caller
+/// has waited as long as it should.
+pub(crate) fn job<T, F>(
+    f: F,
+    reply: tokio::sync::oneshot::Sender<StoreResult<T>>,
+    deadline: Instant,
+) -> Job
 where
     T: Send + 'static,
     F: FnOnce(&Store) -> StoreResult<T> + Send + 'static,
 {
     Box::new(move |store: &Store| {
+        if Instant::now() > deadline {
+            let _ = reply.send(Err(StoreError::Unavailable(
+                "the write waited too long for the writer".into(),
+            )));
+            return Box::new(|_| ());
+        }
         // The whole call in a savepoint of its own too, so that a panic anywhere in it (also
         // between two of its store operations) undoes everything it wrote.
         let marked = with_conn(|conn| conn.batch_execute("SAVEPOINT job"));
