@@ -157,6 +157,29 @@ pub fn human(d: Duration) -> String {
     }
 }
 
+/// What the store's group-commit writer did between two readings: calls, commits, and where
+/// its time went (running calls against committing them), on a line of its own.
+pub fn writer_note(after: &WriterStats, before: &WriterStats) -> String {
+    let calls = after.calls - before.calls;
+    let batches = (after.batches - before.batches).max(1);
+    let running = after.running.saturating_sub(before.running);
+    let committing = after.committing.saturating_sub(before.committing);
+    // Tenths, in integers (amounts and figures here never go through floats).
+    let tenths = |n: u128| format!("{}.{}", n / 10, n % 10);
+    let per_call = |d: Duration| tenths(d.as_nanos() / 100 / u128::from(calls.max(1)));
+    format!(
+        "writer: {calls} calls in {batches} commits ({} a commit); running calls {} ({} µs a \
+         call), committing {} ({} µs a call); {} checkpoints, {} WAL restarts\n    ",
+        tenths(u128::from(calls) * 10 / u128::from(batches)),
+        human(running),
+        per_call(running),
+        human(committing),
+        per_call(committing),
+        after.checkpoints - before.checkpoints,
+        after.wal_restarts - before.wal_restarts,
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -210,24 +233,4 @@ mod tests {
         assert_eq!(lines.len(), 3);
         assert!(lines[2].ends_with("50%"));
     }
-}
-
-/// What the store's group-commit writer did between two readings: calls, commits, and where
-/// its time went (running calls against committing them), on a line of its own.
-pub fn writer_note(after: &WriterStats, before: &WriterStats) -> String {
-    let calls = after.calls - before.calls;
-    let batches = (after.batches - before.batches).max(1);
-    let running = after.running.saturating_sub(before.running);
-    let committing = after.committing.saturating_sub(before.committing);
-    let per_call = |d: Duration| d.as_secs_f64() * 1e6 / calls.max(1) as f64;
-    format!(
-        "writer: {calls} calls in {batches} commits ({:.1} a commit); running calls {:.2} s ({:.1} µs a call), committing {:.2} s ({:.1} µs a call); {} checkpoints, {} WAL restarts\n    ",
-        calls as f64 / batches as f64,
-        running.as_secs_f64(),
-        per_call(running),
-        committing.as_secs_f64(),
-        per_call(committing),
-        after.checkpoints - before.checkpoints,
-        after.wal_restarts - before.wal_restarts,
-    )
 }
