@@ -160,7 +160,7 @@ on_both_backends! {
         assert_eq!(snapshot(t), before, "the returned points, the member's reversal and the bill are all undone");
         allow_referral_reversals(t);
         let out = t.store.reverse(&shop.tenant, request).unwrap();
-        assert_eq!(out.redeemed_returned, d("40"));
+        assert_eq!(out.redeemed_returned, pts("40"));
         assert!(out.referral.is_some());
         assert!(shop.balances(t, &asha).available.is_zero());
         assert_ledger_sound(t);

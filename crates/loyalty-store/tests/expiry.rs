@@ -42,7 +42,7 @@ on_both_backends! {
             ..HistoryFilter::default()
         }, None, 10).unwrap().items;
         assert_eq!(expired.len(), 1);
-        assert_eq!((expired[0].points, expired[0].reference.as_deref()), (d("70"), Some("ORDER1")));
+        assert_eq!((expired[0].points, expired[0].reference.as_deref()), (pts("70"), Some("ORDER1")));
         assert_eq!(expired[0].actor, "system");
 
         assert_eq!(t.store.expire_due(None, 100).unwrap().memberships, 0, "an expired lot expires once");

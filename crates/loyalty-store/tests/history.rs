@@ -80,7 +80,7 @@ on_both_backends! {
         }
         let second = t.store.history(&shop.tenant, HistoryFilter::default(), first.next_cursor.as_deref(), 10).unwrap();
         assert_eq!(second.items.len(), 5);
-        assert!(second.items.iter().all(|e| e.points == d("1")));
+        assert!(second.items.iter().all(|e| e.points == pts("1")));
         assert_eq!(second.next_cursor, None);
     }
 
@@ -102,7 +102,7 @@ on_both_backends! {
         let kinds = |entries: &[LedgerEntryView]| entries.iter().map(|e| e.kind).collect::<Vec<_>>();
 
         let redeemed = list(HistoryFilter { kinds: vec![EntryKind::Redeemed], ..HistoryFilter::default() });
-        assert_eq!((kinds(&redeemed), redeemed[0].points), (vec![EntryKind::Redeemed], d("10")));
+        assert_eq!((kinds(&redeemed), redeemed[0].points), (vec![EntryKind::Redeemed], pts("10")));
         let day_two = list(HistoryFilter {
             from: Some(start + Duration::days(1)),
             to: Some(start + Duration::days(2)),

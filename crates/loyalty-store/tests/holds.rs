@@ -21,19 +21,19 @@ on_both_backends! {
         let c = open_checkout(t, "Cathay Shop", shop_rules());
         give(t, &c, "150");
         let hold = t.store.reserve(&c.tenant, reserve_req(&c, "order124:reserve", "ORDER124", "500", "30")).unwrap();
-        assert_eq!((hold.status.as_str(), hold.points, hold.value), ("active", dec("30"), dec("30")));
+        assert_eq!((hold.status.as_str(), hold.points, hold.value), ("active", pts("30"), money("30")));
         assert_eq!(hold.expires_at, t.store.now() + Duration::seconds(900));
         let b = balances(t, &c);
         assert_eq!((b.available, b.held), (pts("120"), pts("30")));
 
         let paid = t.store.capture(&c.tenant, capture_req("order124:capture", &hold.id, None)).unwrap();
-        assert_eq!((paid.status.as_str(), paid.captured), ("captured", dec("30")));
+        assert_eq!((paid.status.as_str(), paid.captured), ("captured", pts("30")));
         let b = balances(t, &c);
         assert_eq!((b.available, b.held, b.redeemed), (pts("120"), pts("0"), pts("30")));
         assert_eq!(t.store.get_hold(&c.tenant, &hold.id).unwrap(), paid);
         // The bill remembers what points paid: a later redemption on it pays the rest.
         let more = t.store.redeem(&c.tenant, redeem_req(&c, "order124:burn", "ORDER124", bill("500"), "20")).unwrap();
-        assert_eq!(more.to_pay, dec("450"));
+        assert_eq!(more.to_pay, money("450"));
     }
 
     fn a_failed_payment_releases_the_hold_back_to_the_same_lots(t) {
@@ -42,7 +42,7 @@ on_both_backends! {
         let hold = t.store.reserve(&c.tenant, reserve_req(&c, "h1", "ORDER124", "500", "30")).unwrap();
         assert_eq!(lots(t, &c), vec![(dec("150"), dec("120"))]);
         let back = t.store.release(&c.tenant, release_req("h1:release", &hold.id)).unwrap();
-        assert_eq!((back.status.as_str(), back.captured), ("released", dec("0")));
+        assert_eq!((back.status.as_str(), back.captured), ("released", pts("0")));
         let b = balances(t, &c);
         assert_eq!((b.available, b.held, b.redeemed), (pts("150"), pts("0"), pts("0")));
         assert_eq!(lots(t, &c), vec![(dec("150"), dec("150"))]);
@@ -60,7 +60,7 @@ on_both_backends! {
         assert_eq!(lots(t, &c), vec![(dec("20"), dec("0")), (dec("100"), dec("70"))]);
         // ORDER124 used 30 of the 50 points.
         let paid = t.store.capture(&c.tenant, capture_req("h1:capture", &hold.id, Some("30"))).unwrap();
-        assert_eq!((paid.status.as_str(), paid.captured), ("captured", dec("30")));
+        assert_eq!((paid.status.as_str(), paid.captured), ("captured", pts("30")));
         assert_eq!(lots(t, &c), vec![(dec("20"), dec("0")), (dec("100"), dec("90"))]);
         let b = balances(t, &c);
         assert_eq!((b.available, b.held, b.redeemed), (pts("90"), pts("0"), pts("30")));
@@ -78,10 +78,10 @@ on_both_backends! {
         give(t, &c, "100");
         let total = dec("163.89");
         let hold = t.store.reserve(&c.tenant, reserve_req(&c, "h1", "BILL-7", &total.to_string(), "28.19")).unwrap();
-        assert_eq!(hold.value, dec("2.81")); // 28.19 points are worth 2.819
+        assert_eq!(hold.value, money("2.81")); // 28.19 points are worth 2.819
 
         let paid = t.store.capture(&c.tenant, capture_req("h1:capture", &hold.id, Some("20.75"))).unwrap();
-        assert_eq!(paid.captured, dec("20.75"));
+        assert_eq!(paid.captured, pts("20.75"));
         let earned = t.store.earn(&c.tenant, EarnRequest {
             idempotency_key: key("bill-7:earn"),
             member_id: c.member.clone(),
@@ -102,8 +102,8 @@ on_both_backends! {
         assert_eq!(summary.len(), 1);
         let b = &summary[0];
         assert_eq!(
-            (b.total, b.redeemed, b.redeemed_value, b.earn_amount, b.earned),
-            (total, dec("20.75"), redeemed_value, earning_amount, dec("16.18"))
+            (b.total.amount(), b.redeemed, b.redeemed_value.amount(), b.earn_amount.amount(), b.earned),
+            (total, pts("20.75"), redeemed_value, earning_amount, pts("16.18"))
         );
         let balances = balances(t, &c);
         assert_eq!((balances.available, balances.held, balances.redeemed), (pts("95.43"), pts("0"), pts("20.75")));

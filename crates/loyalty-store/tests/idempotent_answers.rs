@@ -48,7 +48,7 @@ on_both_backends! {
         let conflict = t.store.redeem(&c.tenant, other).unwrap_err();
         assert!(matches!(conflict, StoreError::IdempotencyConflict { .. }), "{conflict:?}");
         let paid = t.store.redeem(&c.tenant, RedeemRequest { idempotency_key: key("till-7:burn-2"), ..request }).unwrap();
-        assert_eq!(paid.points, dec("100"));
+        assert_eq!(paid.points, pts("100"));
     }
 
     fn a_malformed_request_is_not_recorded_and_a_corrected_retry_with_the_same_key_succeeds(t) {
@@ -61,7 +61,7 @@ on_both_backends! {
         assert_eq!(err.refusal(), None);
         // Had the malformed request been recorded, the corrected one would conflict with it.
         let paid = t.store.redeem(&c.tenant, redeem_req(&c, "burn-1", "ORDER1", bill("500"), "30")).unwrap();
-        assert_eq!(paid.points, dec("30"));
+        assert_eq!(paid.points, pts("30"));
         assert_eq!(balances(t, &c).available, pts("120"));
     }
 
@@ -101,7 +101,7 @@ on_both_backends! {
         assert!(matches!(limited, StoreError::RateLimited { limit: 1 }), "{limited:?}");
         assert_eq!(limited.refusal(), None);
         t.clock.advance(Duration::seconds(61));
-        assert_eq!(t.store.redeem(&c.tenant, request).unwrap().points, dec("10"));
+        assert_eq!(t.store.redeem(&c.tenant, request).unwrap().points, pts("10"));
         assert_eq!(balances(t, &c).available, pts("130"));
     }
 
@@ -127,7 +127,7 @@ on_both_backends! {
         // The same key string in another tenant is another key: the shop's refusal is not its
         // answer, and a different request under it is no conflict.
         let paid = t.store.redeem(&pharmacy.tenant, redeem_req(&pharmacy, "burn-1", "ORDER1", bill("500"), "30")).unwrap();
-        assert_eq!(paid.points, dec("30"));
+        assert_eq!(paid.points, pts("30"));
         let again = t.store.redeem(&pharmacy.tenant, redeem_req(&pharmacy, "burn-1", "ORDER1", bill("500"), "30")).unwrap();
         assert_eq!(again, paid);
         assert_eq!((balances(t, &shop).available, balances(t, &pharmacy).available), (pts("5"), pts("120")));

@@ -17,11 +17,11 @@ on_both_backends! {
         give(t, &c, "1200");
         let lines = vec![line(Some("Medicines"), "500"), line(Some("General"), "500")];
         let done = t.store.redeem(&c.tenant, redeem_req(&c, "r1", "BILL-1", lines, "1000")).unwrap();
-        assert_eq!(done.points, dec("1000"));
-        assert_eq!(done.value, dec("100"));
-        assert_eq!(done.currency, "INR");
+        assert_eq!(done.points, pts("1000"));
+        assert_eq!(done.value, money("100"));
+        assert_eq!(done.value.currency(), inr());
         // 5 % off 500.00 of medicines leaves 975.00, of which points paid 100.00.
-        assert_eq!((done.bill_total, done.to_pay), (dec("975"), dec("875")));
+        assert_eq!((done.bill_total, done.to_pay), (money("975"), money("875")));
         assert_eq!((done.balances.available, done.balances.redeemed), (pts("200"), pts("1000")));
         let b = balances(t, &c);
         assert_eq!((b.available, b.redeemed), (pts("200"), pts("1000")));
@@ -57,7 +57,7 @@ on_both_backends! {
         let err = t.store.redeem(&c.tenant, redeem_req(&c, "r2", "BILL-1", bill("100.00"), "300")).unwrap_err();
         assert!(err.to_string().contains("(max 200 points)"), "{err}");
         let last = t.store.redeem(&c.tenant, redeem_req(&c, "r3", "BILL-1", bill("100.00"), "200")).unwrap();
-        assert_eq!(last.to_pay, dec("50"));
+        assert_eq!(last.to_pay, money("50"));
         // Another bill has its own share.
         t.store.redeem(&c.tenant, redeem_req(&c, "r4", "BILL-2", bill("100.00"), "500")).unwrap();
         assert_eq!(balances(t, &c).available, pts("1000"));

@@ -36,18 +36,18 @@ on_both_backends! {
         ]);
         let bill = t.store.bill_summary(&pharmacy.tenant, "BILL-1").unwrap().remove(0);
         // 990.00 paid: 4.95 (Medicines 1 %) + 14.85 (General 3 %); the referrer 0.5 % = 4.95.
-        assert_eq!((bill.earned, bill.referral, bill.redeemed), (d("19.80"), d("4.95"), d("100")));
+        assert_eq!((bill.earned, bill.referral, bill.redeemed), (pts("19.80"), pts("4.95"), pts("100")));
         let ravi_before = pharmacy.balances(t, &ravi);
         assert_eq!(ravi_before.available.value(), d("19.80"));
         assert_eq!(pharmacy.balances(t, &asha).available.value(), d("4.95"));
 
         let out = pharmacy.reverse(t, &ravi, "BILL-1", None);
 
-        assert_eq!(out.redeemed_returned, d("100"));
-        assert_eq!((out.earned.planned, out.earned.from_lots), (d("19.80"), d("19.80")));
+        assert_eq!(out.redeemed_returned, pts("100"));
+        assert_eq!((out.earned.planned, out.earned.from_lots), (pts("19.80"), pts("19.80")));
         let referral = out.referral.clone().unwrap();
-        assert_eq!((referral.planned, referral.from_lots), (d("4.95"), d("4.95")));
-        assert_eq!((out.returned, out.returned_total, out.bill_total), (d("1000"), d("1000"), d("1000")));
+        assert_eq!((referral.planned, referral.from_lots), (pts("4.95"), pts("4.95")));
+        assert_eq!((out.returned, out.returned_total, out.bill_total), (money("1000"), money("1000"), money("1000")));
         let ravi_after = pharmacy.balances(t, &ravi);
         assert_eq!(ravi_after.available.value(), d("100"), "back to the points before the bill");
         assert_eq!(ravi_after.reversed.value(), d("19.80"));
@@ -57,8 +57,8 @@ on_both_backends! {
         assert!(asha_after.available.is_zero());
         assert_eq!(asha_after.reversed.value(), d("4.95"));
         let bill = t.store.bill_summary(&pharmacy.tenant, "BILL-1").unwrap().remove(0);
-        assert_eq!(bill.returned, d("1000"));
-        assert_eq!((bill.earned_reversed, bill.referral_reversed, bill.redeemed_returned), (d("19.80"), d("4.95"), d("100")));
+        assert_eq!(bill.returned, money("1000"));
+        assert_eq!((bill.earned_reversed, bill.referral_reversed, bill.redeemed_returned), (pts("19.80"), pts("4.95"), pts("100")));
         let entries = t.store.history(&pharmacy.tenant, HistoryFilter {
             reference: Some("BILL-1".into()),
             kinds: vec![EntryKind::Reversed, EntryKind::Returned],
@@ -80,18 +80,18 @@ on_both_backends! {
 
         let first = shop.reverse(t, &member, "ORDER123", Some("100"));
         // 33 x 100/333 = 9.9 and 30 x 100/333 = 9.0: rounded down, never more than the share.
-        assert_eq!((first.earned.planned, first.redeemed_returned), (d("9"), d("9")));
-        assert_eq!((first.returned, first.returned_total), (d("100"), d("100")));
+        assert_eq!((first.earned.planned, first.redeemed_returned), (pts("9"), pts("9")));
+        assert_eq!((first.returned, first.returned_total), (money("100"), money("100")));
 
         let second = shop.reverse(t, &member, "ORDER123", Some("233"));
-        assert_eq!((second.earned.planned, second.redeemed_returned), (d("24"), d("21")));
-        assert_eq!(second.returned_total, d("333"));
+        assert_eq!((second.earned.planned, second.redeemed_returned), (pts("24"), pts("21")));
+        assert_eq!(second.returned_total, money("333"));
 
         let b = shop.balances(t, &member);
         assert_eq!((b.available.value(), b.earned.value(), b.reversed.value()), (d("100"), d("133"), d("33")));
         assert!(b.redeemed.is_zero());
         let bill = t.store.bill_summary(&shop.tenant, "ORDER123").unwrap().remove(0);
-        assert_eq!((bill.returned, bill.earned_reversed, bill.redeemed_returned), (d("333"), d("33"), d("30")));
+        assert_eq!((bill.returned, bill.earned_reversed, bill.redeemed_returned), (money("333"), pts("33"), pts("30")));
         let err = shop.try_reverse(t, &member, "ORDER123", Some("1")).unwrap_err();
         assert!(exceeds_bill(&err), "{err:?}");
         assert_ledger_sound(t);
@@ -154,12 +154,12 @@ on_both_backends! {
 
         let out = shop.reverse(t, &member, "ORDER1", None);
 
-        assert_eq!((out.earned.from_lots, out.earned.forgiven, out.earned.to_debt), (d("10"), d("40"), d("0")));
+        assert_eq!((out.earned.from_lots, out.earned.forgiven, out.earned.to_debt), (pts("10"), pts("40"), pts("0")));
         let b = shop.balances(t, &member);
         assert!(b.available.is_zero() && b.debt.is_zero());
         assert_eq!(b.reversed.value(), d("10"));
         let bill = t.store.bill_summary(&shop.tenant, "ORDER1").unwrap().remove(0);
-        assert_eq!(bill.earned_reversed, d("50"), "forgiven points count as reversed for the bill");
+        assert_eq!(bill.earned_reversed, pts("50"), "forgiven points count as reversed for the bill");
         assert_ledger_sound(t);
     }
 
@@ -174,8 +174,8 @@ on_both_backends! {
 
         let out = shop.reverse(t, &member, "ORDER1", None);
 
-        assert_eq!((out.redeemed_returned, out.earned.planned), (d("40"), d("49")));
-        assert_eq!((out.earned.from_lots, out.earned.forgiven), (d("40"), d("9")));
+        assert_eq!((out.redeemed_returned, out.earned.planned), (pts("40"), pts("49")));
+        assert_eq!((out.earned.from_lots, out.earned.forgiven), (pts("40"), pts("9")));
         let b = shop.balances(t, &member);
         assert!(b.available.is_zero(), "the 40 given back went to pay the 49 taken back");
         assert_eq!(b.reversed.value(), d("40"));
@@ -190,7 +190,7 @@ on_both_backends! {
 
         let out = shop.reverse(t, &member, "ORDER1", None);
 
-        assert_eq!((out.earned.from_lots, out.earned.to_debt, out.earned.forgiven), (d("10"), d("40"), d("0")));
+        assert_eq!((out.earned.from_lots, out.earned.to_debt, out.earned.forgiven), (pts("10"), pts("40"), pts("0")));
         assert_eq!(out.balances.debt, pts("40"));
         let b = shop.balances(t, &member);
         assert_eq!((b.available.value(), b.debt.value(), b.reversed.value()), (d("0"), d("40"), d("50")));
@@ -234,7 +234,7 @@ on_both_backends! {
 
         let out = shop.reverse(t, &member, "ORDER1", None);
 
-        assert_eq!((out.redeemed_returned, out.earned.from_lots), (d("40"), d("49")));
+        assert_eq!((out.redeemed_returned, out.earned.from_lots), (pts("40"), pts("49")));
         let b = shop.balances(t, &member);
         assert_eq!((b.available.value(), b.held.value()), (d("90"), d("10")), "the other order's hold stays");
         assert!(b.redeemed.is_zero());
@@ -252,7 +252,7 @@ on_both_backends! {
 
         let out = shop.reverse(t, &member, "ORDER1", Some("250"));
 
-        assert_eq!(out.earned.from_lots, d("25"));
+        assert_eq!(out.earned.from_lots, pts("25"));
         let b = shop.balances(t, &member);
         assert_eq!((b.available.value(), b.pending.value()), (d("100"), d("25")), "the available points stay");
         assert_ledger_sound(t);

@@ -57,7 +57,7 @@ on_both_backends! {
             assert_eq!(code.len(), 16);
             assert!(code.chars().all(|ch| "0123456789ABCDEFGHJKMNPQRSTVWXYZ".contains(ch)), "{code}");
         }
-        assert_eq!((first.status, first.points, first.value), (RewardRedemptionStatus::Active, dec("500"), Some(dec("5"))));
+        assert_eq!((first.status, first.points, first.value), (RewardRedemptionStatus::Active, pts("500"), Some(money("5"))));
         assert_eq!(first.expires_at, Some(t.store.now() + Duration::days(90)));
         assert_eq!(balances(t, &c).available, pts("1000"));
         assert_eq!(entries(t, &c, "redeemed"), 2);

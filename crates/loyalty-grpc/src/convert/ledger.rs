@@ -9,7 +9,7 @@ use loyalty_core::ledger::Balances;
 use loyalty_core::{BillLine, Currency, Earning, Money, RedemptionLimitReason};
 use loyalty_store::{
     BillView, EarnOutcome, HoldView, LedgerEntryView, QuoteView, ReverseOutcome,
-    RewardRedemptionStatus, RewardRedemptionView,
+    RewardRedemptionStatus, RewardRedemptionView, TakenBack,
 };
 use rust_decimal::Decimal;
 
@@ -213,71 +213,70 @@ fn hold_status(status: &str) -> pb::HoldStatus {
     }
 }
 
+/// A [`Money`] on the wire with its currency.
+pub fn money_with_currency_to_pb(money: &Money) -> pb::Money {
+    pb::Money {
+        amount: money_to_pb(money),
+        currency: money.currency().code().to_owned(),
+    }
+}
+
 /// A hold on the wire.
-pub fn hold_to_pb(h: &HoldView) -> ApiResult<pb::Hold> {
-    let currency = Currency::new(&h.currency)?;
-    Ok(pb::Hold {
+pub fn hold_to_pb(h: &HoldView) -> pb::Hold {
+    pb::Hold {
         id: h.id.clone(),
         member_id: h.member_id.clone(),
         program_id: h.program_id.clone(),
         reference: h.reference.clone(),
-        points: points_to_pb(h.points),
-        value: Some(pb::Money {
-            amount: amount_to_pb(h.value, currency),
-            currency: h.currency.clone(),
-        }),
-        captured: points_to_pb(h.captured),
+        points: points_to_pb(h.points.value()),
+        value: Some(money_with_currency_to_pb(&h.value)),
+        captured: points_to_pb(h.captured.value()),
         status: hold_status(&h.status) as i32,
         expires_at: time_to_pb(h.expires_at),
-    })
+    }
 }
 
 /// What is left to pay by card on a held bill (after discounts, earlier redemptions and the
 /// held points).
-pub fn hold_to_pay(h: &HoldView) -> ApiResult<String> {
-    let currency = Currency::new(&h.currency)?;
-    Ok(amount_to_pb(h.to_pay, currency))
+pub fn hold_to_pay(h: &HoldView) -> String {
+    money_to_pb(&h.to_pay)
 }
 
 /// A reward redemption on the wire.
-pub fn redemption_to_pb(r: &RewardRedemptionView) -> ApiResult<pb::RewardRedemption> {
-    let currency = Currency::new(&r.currency)?;
+pub fn redemption_to_pb(r: &RewardRedemptionView) -> pb::RewardRedemption {
     let status = match r.status {
         RewardRedemptionStatus::Active => pb::RedemptionStatus::Active,
         RewardRedemptionStatus::Used => pb::RedemptionStatus::Used,
         RewardRedemptionStatus::Expired => pb::RedemptionStatus::Expired,
     };
-    Ok(pb::RewardRedemption {
+    pb::RewardRedemption {
         id: r.id.clone(),
         reward_id: r.reward_id.clone(),
         reward_name: r.reward_name.clone(),
-        points: points_to_pb(r.points),
+        points: points_to_pb(r.points.value()),
         coupon_code: r.coupon_code.clone().unwrap_or_default(),
         status: status as i32,
         redeemed_at: time_to_pb(r.created_at),
         expires_at: opt_time_to_pb(r.expires_at),
-        value: r
-            .value
-            .map(|v| amount_to_pb(v, currency))
-            .unwrap_or_default(),
+        value: r.value.as_ref().map(money_to_pb).unwrap_or_default(),
         member_id: r.member_id.clone(),
-    })
+    }
 }
 
 /// A reversal on the wire: what was taken back includes what became debt; what was forgiven
 /// (spent points under the cap-at-available policy) is reported apart.
 pub fn reverse_to_pb(o: &ReverseOutcome) -> pb::ReverseResponse {
-    let taken = |planned: Decimal, forgiven: Decimal| points_to_pb(planned - forgiven);
+    let taken = |t: &TakenBack| points_to_pb(t.planned.value() - t.forgiven.value());
     pb::ReverseResponse {
-        points_reversed: taken(o.earned.planned, o.earned.forgiven),
-        points_returned: points_to_pb(o.redeemed_returned),
+        points_reversed: taken(&o.earned),
+        points_returned: points_to_pb(o.redeemed_returned.value()),
         referral_reversed: o
             .referral
             .as_ref()
-            .map(|r| taken(r.planned, r.forgiven))
+            .map(taken)
             .unwrap_or_else(|| "0".to_owned()),
-        debt: points_to_pb(o.earned.to_debt),
-        forgiven: points_to_pb(o.earned.forgiven),
+        debt: points_to_pb(o.earned.to_debt.value()),
+        forgiven: points_to_pb(o.earned.forgiven.value()),
         balances: Some(balances_to_pb(&o.balances)),
     }
 }
@@ -287,7 +286,7 @@ pub fn entry_to_pb(e: LedgerEntryView) -> pb::LedgerEntry {
     pb::LedgerEntry {
         id: e.id,
         kind: kind_to_pb(e.kind) as i32,
-        points: points_to_pb(e.points),
+        points: points_to_pb(e.points.value()),
         available_delta: points_to_pb(e.d_available),
         pending_delta: points_to_pb(e.d_pending),
         held_delta: points_to_pb(e.d_held),
@@ -306,21 +305,20 @@ pub fn entry_to_pb(e: LedgerEntryView) -> pb::LedgerEntry {
 }
 
 /// One membership's bill on the wire.
-pub fn bill_to_pb(b: BillView) -> ApiResult<pb::BillSummary> {
-    let currency = Currency::new(&b.currency)?;
-    Ok(pb::BillSummary {
+pub fn bill_to_pb(b: BillView) -> pb::BillSummary {
+    pb::BillSummary {
         member_id: b.member_id,
         program_id: b.program_id,
         reference: b.reference,
-        total: amount_to_pb(b.total, currency),
-        earned: points_to_pb(b.earned),
-        earned_reversed: points_to_pb(b.earned_reversed),
-        redeemed: points_to_pb(b.redeemed),
-        redeemed_value: amount_to_pb(b.redeemed_value, currency),
-        redeemed_returned: points_to_pb(b.redeemed_returned),
-        returned: amount_to_pb(b.returned, currency),
-        referral: points_to_pb(b.referral),
-    })
+        total: money_to_pb(&b.total),
+        earned: points_to_pb(b.earned.value()),
+        earned_reversed: points_to_pb(b.earned_reversed.value()),
+        redeemed: points_to_pb(b.redeemed.value()),
+        redeemed_value: money_to_pb(&b.redeemed_value),
+        redeemed_returned: points_to_pb(b.redeemed_returned.value()),
+        returned: money_to_pb(&b.returned),
+        referral: points_to_pb(b.referral.value()),
+    }
 }
 
 #[cfg(test)]

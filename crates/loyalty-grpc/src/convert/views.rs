@@ -95,7 +95,7 @@ pub fn reward_to_pb(r: RewardView) -> pb::Reward {
         program_id: r.program_id,
         name: r.name,
         kind: kind as i32,
-        value: r.value.map(|v| v.to_string()).unwrap_or_default(),
+        value: r.value.map(|v| v.amount().to_string()).unwrap_or_default(),
         cost: r.cost.to_string(),
         validity_days: r.validity_days.unwrap_or(0),
         active: r.active,

@@ -17,7 +17,8 @@ use tonic::{Request, Response, Status};
 use super::{reading, writing};
 use crate::auth::{caller, tenant_of};
 use crate::convert::ledger::{
-    BillIn, amount_to_pb, balances_to_pb, earn_to_pb, points_to_pb, quote_to_pb,
+    BillIn, balances_to_pb, earn_to_pb, money_to_pb, money_with_currency_to_pb, points_to_pb,
+    quote_to_pb,
 };
 use crate::convert::text::{MAX_REASON, MAX_SHORT_NAME};
 use crate::convert::{decimal, id, idempotency_key, opt_points, points, reference, text};
@@ -252,14 +253,11 @@ impl pb::ledger_service_server::LedgerService for LedgerApi {
             actor: who.key_id,
         };
         let outcome = writing(&self.store, move |s| s.redeem(&tenant, request)).await?;
-        count_points("redeemed", outcome.points);
+        count_points("redeemed", outcome.points.value());
         Ok(Response::new(pb::RedeemResponse {
-            points: points_to_pb(outcome.points),
-            value: Some(pb::Money {
-                amount: amount_to_pb(outcome.value, currency),
-                currency: outcome.currency,
-            }),
-            to_pay: amount_to_pb(outcome.to_pay, currency),
+            points: points_to_pb(outcome.points.value()),
+            value: Some(money_with_currency_to_pb(&outcome.value)),
+            to_pay: money_to_pb(&outcome.to_pay),
             balances: Some(balances_to_pb(&outcome.balances)),
             entry_id: outcome.entry_id,
         }))

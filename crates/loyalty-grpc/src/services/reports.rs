@@ -5,7 +5,6 @@
 //! money, so its liability is zero.
 
 use chrono::{DateTime, Utc};
-use loyalty_core::Currency;
 use loyalty_store::{Store, TopBy};
 use rust_decimal::Decimal;
 use tonic::{Request, Response, Status};
@@ -48,12 +47,11 @@ impl pb::report_service_server::ReportService for ReportApi {
             s.program_report(&tenant, &program_id, None, None)
         })
         .await?;
-        let currency = Currency::new(&r.currency).map_err(ApiError::from)?;
         Ok(Response::new(pb::GetProgramReportResponse {
             members: r.members,
             points_outstanding: points_to_pb(r.points_outstanding),
-            liability: amount_to_pb(r.liability.unwrap_or(Decimal::ZERO), currency),
-            currency: r.currency,
+            liability: amount_to_pb(r.liability.unwrap_or(Decimal::ZERO), r.currency),
+            currency: r.currency.code().to_owned(),
             earned: points_to_pb(r.earned),
             redeemed: points_to_pb(r.redeemed),
             expired: points_to_pb(r.expired),

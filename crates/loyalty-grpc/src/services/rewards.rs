@@ -74,9 +74,9 @@ impl pb::reward_service_server::RewardService for RewardApi {
             actor: who.key_id,
         };
         let redemption = writing(&self.store, move |s| s.redeem_reward(&tenant, request)).await?;
-        count_points("redeemed", redemption.points);
+        count_points("redeemed", redemption.points.value());
         Ok(Response::new(pb::RedeemRewardResponse {
-            redemption: Some(redemption_to_pb(&redemption)?),
+            redemption: Some(redemption_to_pb(&redemption)),
         }))
     }
 
@@ -107,11 +107,7 @@ impl pb::reward_service_server::RewardService for RewardApi {
         })
         .await?;
         Ok(Response::new(pb::ListRewardRedemptionsResponse {
-            redemptions: page
-                .items
-                .iter()
-                .map(redemption_to_pb)
-                .collect::<ApiResult<_>>()?,
+            redemptions: page.items.iter().map(redemption_to_pb).collect(),
             next_page_token: page.next_cursor.unwrap_or_default(),
         }))
     }
@@ -132,7 +128,7 @@ impl pb::reward_service_server::RewardService for RewardApi {
         })
         .await?;
         Ok(Response::new(pb::MarkCouponUsedResponse {
-            redemption: Some(redemption_to_pb(&redemption)?),
+            redemption: Some(redemption_to_pb(&redemption)),
         }))
     }
 }

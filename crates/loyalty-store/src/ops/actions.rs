@@ -108,7 +108,7 @@ pub struct AdjustOutcome {
     pub membership_id: String,
     /// The `adjusted` entry.
     pub entry_id: String,
-    /// The signed change.
+    /// The signed change: a decimal, not [`Points`], which are never negative.
     pub points: Decimal,
     /// The balances after.
     pub balances: Balances,

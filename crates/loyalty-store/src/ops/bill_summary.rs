@@ -4,17 +4,18 @@
 use std::collections::HashMap;
 
 use diesel::prelude::*;
-use rust_decimal::Decimal;
-use serde::{Deserialize, Serialize};
+use loyalty_core::{Currency, Money, Points};
 
-use crate::amounts::from_db;
+use crate::amounts::{money_from_db, points_from_db};
 use crate::error::{StoreError, StoreResult};
 use crate::models::ledger::BillRow;
 use crate::schema::{bills, memberships, programs};
 use crate::store::Store;
 
 /// One membership's view of a bill. Money in the program's currency, points in its points.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+///
+/// A read, never an idempotency record's answer, so it has no serialized form.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BillView {
     /// The bill's reference.
     pub reference: String,
@@ -24,30 +25,28 @@ pub struct BillView {
     pub member_id: String,
     /// The program.
     pub program_id: String,
-    /// The program's currency.
-    pub currency: String,
     /// The bill's total.
-    pub total: Decimal,
+    pub total: Money,
     /// The amount that earned points.
-    pub earn_amount: Decimal,
+    pub earn_amount: Money,
     /// The amount returned so far.
-    pub returned: Decimal,
+    pub returned: Money,
     /// Points the bill earned the member.
-    pub earned: Decimal,
+    pub earned: Points,
     /// Of those, points reversed (or forgiven) by returns.
-    pub earned_reversed: Decimal,
+    pub earned_reversed: Points,
     /// The referrer's membership, when the bill earned one referral points.
     pub referrer_membership_id: Option<String>,
     /// Points the bill earned the referrer.
-    pub referral: Decimal,
+    pub referral: Points,
     /// Of those, points reversed by returns.
-    pub referral_reversed: Decimal,
+    pub referral_reversed: Points,
     /// Points the member redeemed on the bill.
-    pub redeemed: Decimal,
+    pub redeemed: Points,
     /// Their money value.
-    pub redeemed_value: Decimal,
+    pub redeemed_value: Money,
     /// Of the redeemed points, points given back by returns.
-    pub redeemed_returned: Decimal,
+    pub redeemed_returned: Points,
 }
 
 impl Store {
@@ -91,23 +90,24 @@ impl Store {
                                 b.id
                             ))
                         })?;
+                    let currency = Currency::new(&currency)?;
+                    let money = |amount| money_from_db(amount, currency);
                     Ok(BillView {
                         reference: b.reference,
                         membership_id: b.membership_id,
                         member_id,
                         program_id,
-                        currency,
-                        total: from_db(b.total),
-                        earn_amount: from_db(b.earn_amount),
-                        returned: from_db(b.returned),
-                        earned: from_db(b.earned),
-                        earned_reversed: from_db(b.earned_reversed),
+                        total: money(b.total)?,
+                        earn_amount: money(b.earn_amount)?,
+                        returned: money(b.returned)?,
+                        earned: points_from_db(b.earned)?,
+                        earned_reversed: points_from_db(b.earned_reversed)?,
                         referrer_membership_id: b.referrer_membership_id,
-                        referral: from_db(b.referral),
-                        referral_reversed: from_db(b.referral_reversed),
-                        redeemed: from_db(b.redeemed),
-                        redeemed_value: from_db(b.redeemed_value),
-                        redeemed_returned: from_db(b.redeemed_returned),
+                        referral: points_from_db(b.referral)?,
+                        referral_reversed: points_from_db(b.referral_reversed)?,
+                        redeemed: points_from_db(b.redeemed)?,
+                        redeemed_value: money(b.redeemed_value)?,
+                        redeemed_returned: points_from_db(b.redeemed_returned)?,
                     })
                 })
                 .collect()

@@ -8,11 +8,12 @@
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
+use loyalty_core::Points;
 use loyalty_core::ledger::EntryKind;
 use rust_decimal::Decimal;
 use uuid::Uuid;
 
-use crate::amounts::from_db;
+use crate::amounts::{from_db, points_from_db};
 use crate::clock::{from_db_time, to_db_time};
 use crate::error::{StoreError, StoreResult};
 use crate::models::ledger::EntryRow;
@@ -39,6 +40,9 @@ pub struct HistoryFilter {
 }
 
 /// One ledger entry as callers see it.
+///
+/// Its size is [`Points`]; the deltas and the balance after it are signed, so they stay
+/// decimals (`Points` is never negative).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LedgerEntryView {
     /// Its id (also the pagination cursor).
@@ -52,7 +56,7 @@ pub struct LedgerEntryView {
     /// What it did.
     pub kind: EntryKind,
     /// Its size (never negative; the deltas say where the points went).
-    pub points: Decimal,
+    pub points: Points,
     /// Change of the available balance.
     pub d_available: Decimal,
     /// Change of the pending balance.
@@ -87,7 +91,7 @@ impl TryFrom<EntryRow> for LedgerEntryView {
             kind: r.kind.parse().map_err(|_| {
                 StoreError::Corrupt(format!("entry {} has kind {:?}", r.id, r.kind))
             })?,
-            points: from_db(r.points),
+            points: points_from_db(r.points)?,
             d_available: from_db(r.d_available),
             d_pending: from_db(r.d_pending),
             d_held: from_db(r.d_held),

@@ -202,12 +202,7 @@ fn finish(
     resolved.captured = captured;
     resolved.resolved_at = Some(resolved_at);
     let balances = locked.acct.balances;
-    Ok(hold_view(
-        &resolved,
-        &locked.acct.row,
-        locked.currency,
-        balances,
-    ))
+    hold_view(&resolved, &locked.acct.row, locked.currency, balances)
 }
 
 impl Store {

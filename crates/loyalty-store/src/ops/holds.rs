@@ -10,12 +10,11 @@ use chrono::{DateTime, Duration, Utc};
 use diesel::prelude::*;
 use loyalty_core::hold::HoldStatus;
 use loyalty_core::ledger::EntryKind;
-use loyalty_core::{BillLine, Currency, IdempotencyKey, Points};
-use rust_decimal::Decimal;
+use loyalty_core::{BillLine, Currency, IdempotencyKey, Money, Points};
 use serde::{Deserialize, Serialize};
 
 use crate::account::{EntryMeta, balances_of};
-use crate::amounts::{from_db, money_to_db};
+use crate::amounts::{money_from_db, money_to_db, points_from_db};
 use crate::clock::{from_db_time, to_db_time};
 use crate::db::{DbConnection, native};
 use crate::error::{StoreError, StoreResult};
@@ -25,6 +24,7 @@ use crate::models::member::MembershipRow;
 use crate::ops::bills::check_reference;
 use crate::ops::earn::check_actor;
 use crate::ops::members::find_membership;
+use crate::ops::stored::StoredHold;
 use loyalty_core::Balances;
 
 use crate::ops::spending::{CheckoutSpend, SpendOnBill};
@@ -133,6 +133,7 @@ impl Fingerprint for ReleaseRequest {
 
 /// A hold as the caller sees it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "StoredHold", into = "StoredHold")]
 pub struct HoldView {
     /// Its id.
     pub id: String,
@@ -145,18 +146,16 @@ pub struct HoldView {
     /// `active`, `captured`, `released` or `expired`.
     pub status: String,
     /// Points held.
-    pub points: Decimal,
+    pub points: Points,
     /// Points captured (redeemed) when the hold was captured.
-    pub captured: Decimal,
-    /// What the held points pay.
-    pub value: Decimal,
-    /// The currency of `value` and `bill_total`.
-    pub currency: String,
+    pub captured: Points,
+    /// What the held points pay, in the program's currency (as are the other amounts).
+    pub value: Money,
     /// The gross bill total.
-    pub bill_total: Decimal,
+    pub bill_total: Money,
     /// What is left to pay by card once the held points are captured (after discounts and
     /// earlier redemptions on the bill).
-    pub to_pay: Decimal,
+    pub to_pay: Money,
     /// When the hold stops being capturable and is released by the expiry sweep.
     pub expires_at: DateTime<Utc>,
     /// When the points were reserved.
@@ -175,24 +174,23 @@ pub(crate) fn hold_view(
     membership: &MembershipRow,
     currency: Currency,
     balances: Balances,
-) -> HoldView {
-    HoldView {
+) -> StoreResult<HoldView> {
+    Ok(HoldView {
         id: row.id.clone(),
         member_id: membership.member_id.clone(),
         program_id: membership.program_id.clone(),
         reference: row.reference.clone(),
         status: row.status.clone(),
-        points: from_db(row.points),
-        captured: from_db(row.captured),
-        value: from_db(row.value),
-        currency: currency.code().to_owned(),
-        bill_total: from_db(row.bill_total),
-        to_pay: from_db(row.to_pay),
+        points: points_from_db(row.points)?,
+        captured: points_from_db(row.captured)?,
+        value: money_from_db(row.value, currency)?,
+        bill_total: money_from_db(row.bill_total, currency)?,
+        to_pay: money_from_db(row.to_pay, currency)?,
         expires_at: from_db_time(row.expires_at),
         created_at: from_db_time(row.created_at),
         resolved_at: row.resolved_at.map(from_db_time),
         balances,
-    }
+    })
 }
 
 /// A program's currency.
@@ -292,7 +290,7 @@ impl Store {
                 acct.debit(conn, EntryKind::Reserved, redemption.points, &meta)?;
                 acct.save(conn)?;
                 let balances = acct.balances;
-                Ok(hold_view(&row, &acct.row, rules.currency, balances))
+                hold_view(&row, &acct.row, rules.currency, balances)
             },
         )
     }
@@ -307,7 +305,7 @@ impl Store {
                 .get_result(c))?;
             let currency = currency_of(conn, &membership.program_id)?;
             let balances = balances_of(&membership)?;
-            Ok(hold_view(&row, &membership, currency, balances))
+            hold_view(&row, &membership, currency, balances)
         })
     }
 
@@ -330,10 +328,9 @@ impl Store {
                 .select(HoldRow::as_select())
                 .load(c))?;
             let balances = balances_of(&membership)?;
-            Ok(rows
-                .iter()
+            rows.iter()
                 .map(|row| hold_view(row, &membership, currency, balances))
-                .collect())
+                .collect()
         })
     }
 }

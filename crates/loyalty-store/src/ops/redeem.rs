@@ -2,8 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use loyalty_core::ledger::EntryKind;
-use loyalty_core::{BillLine, IdempotencyKey, Points};
-use rust_decimal::Decimal;
+use loyalty_core::{BillLine, IdempotencyKey, Money, Points};
 use serde::{Deserialize, Serialize};
 
 use crate::account::EntryMeta;
@@ -12,6 +11,7 @@ use crate::error::StoreResult;
 use crate::fingerprint::{Canonical, Fingerprint};
 use crate::ops::bills::check_reference;
 use crate::ops::earn::check_actor;
+use crate::ops::stored::StoredRedeem;
 use loyalty_core::Balances;
 
 use crate::ops::spending::{CheckoutSpend, SpendOnBill, add_to_bill};
@@ -62,21 +62,21 @@ impl Fingerprint for RedeemRequest {
 
 /// What a redemption did.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "StoredRedeem", into = "StoredRedeem")]
 pub struct RedeemOutcome {
     /// The `redeemed` ledger entry.
     pub entry_id: String,
     /// The bill's reference.
     pub reference: String,
     /// Points spent.
-    pub points: Decimal,
-    /// What they paid, rounded down to the currency's minor units.
-    pub value: Decimal,
-    /// The currency of every amount here.
-    pub currency: String,
+    pub points: Points,
+    /// What they paid, rounded down to the currency's minor units, in the program's currency
+    /// (as are the other amounts).
+    pub value: Money,
     /// The bill total after discounts.
-    pub bill_total: Decimal,
+    pub bill_total: Money,
     /// What is left to pay: the discounted total minus everything points paid on the bill.
-    pub to_pay: Decimal,
+    pub to_pay: Money,
     /// The membership's balances afterwards.
     pub balances: Balances,
 }
@@ -109,13 +109,12 @@ impl Store {
         let key = &req.idempotency_key;
         self.spend_on_bill(tenant, key, "redeem", &req, spend, now, |conn, checkout| {
             let CheckoutSpend {
-                spender,
+                spender: _,
                 mut acct,
                 bill,
                 redemption,
                 quote,
             } = checkout;
-            let rules = &spender.program.rules;
             let meta = EntryMeta::by(&req.actor).with_reference(Some(&reference));
             let (entry_id, _) = acct.debit(conn, EntryKind::Redeemed, redemption.points, &meta)?;
             add_to_bill(
@@ -131,11 +130,10 @@ impl Store {
             Ok(RedeemOutcome {
                 entry_id,
                 reference: reference.clone(),
-                points: redemption.points.value(),
-                value: redemption.value.amount(),
-                currency: rules.currency.code().to_owned(),
-                bill_total: quote.discounts.net_total.amount(),
-                to_pay: quote.to_pay.amount(),
+                points: redemption.points,
+                value: redemption.value,
+                bill_total: quote.discounts.net_total,
+                to_pay: quote.to_pay,
                 balances: acct.balances,
             })
         })

@@ -6,6 +6,7 @@
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use diesel::dsl::{count, count_star};
 use diesel::prelude::*;
+use loyalty_core::Currency;
 use loyalty_core::ledger::EntryKind;
 use rust_decimal::{Decimal, RoundingStrategy};
 use serde::{Deserialize, Serialize};
@@ -20,12 +21,16 @@ use crate::schema::{members, memberships};
 use crate::store::Store;
 
 /// A program's numbers.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+///
+/// Its sums stay decimals, not `Points` or `Money`: a sum over memberships may exceed what one
+/// balance can hold, and the windowed flows are net amounts. A read, never an idempotency
+/// record's answer, so it has no serialized form.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProgramReport {
     /// The program.
     pub program_id: String,
     /// Its currency (of `liability`).
-    pub currency: String,
+    pub currency: Currency,
     /// Memberships in the program (now).
     pub members: u64,
     /// Points the members hold now: available + pending + held.
@@ -238,7 +243,7 @@ impl Store {
             let (earned, redeemed) = (from_db(flows.earned), from_db(flows.redeemed));
             Ok(ProgramReport {
                 program_id: program.id.clone(),
-                currency: program.rules.currency.code().to_owned(),
+                currency: program.rules.currency,
                 members: number(members),
                 points_outstanding: outstanding,
                 liability,

@@ -35,6 +35,7 @@ use crate::ops::bills::check_reference;
 use crate::ops::earn::check_actor;
 use crate::ops::members::find_membership;
 use crate::ops::rules_cache::load_program;
+use crate::ops::stored::StoredReverse;
 use crate::schema::{bills, ledger_entries, point_lots};
 use crate::store::Store;
 use loyalty_core::Balances;
@@ -83,32 +84,31 @@ pub struct TakenBack {
     /// The membership the points were taken from.
     pub membership_id: String,
     /// Points the plan asked to take back.
-    pub planned: Decimal,
+    pub planned: Points,
     /// Points taken from the membership's lots.
-    pub from_lots: Decimal,
+    pub from_lots: Points,
     /// Points that became debt (`AllowDebt`).
-    pub to_debt: Decimal,
+    pub to_debt: Points,
     /// Points forgiven because they had been spent (`CapAtAvailable`).
-    pub forgiven: Decimal,
+    pub forgiven: Points,
     /// The `reversed` entry (none when everything was forgiven or nothing was due).
     pub entry_id: Option<String>,
 }
 
 /// What a reversal did.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "StoredReverse", into = "StoredReverse")]
 pub struct ReverseOutcome {
     /// The bill's reference.
     pub reference: String,
-    /// The program's currency.
-    pub currency: String,
-    /// The bill's total.
-    pub bill_total: Decimal,
+    /// The bill's total, in the program's currency (as are the other amounts).
+    pub bill_total: Money,
     /// The amount this call returned.
-    pub returned: Decimal,
+    pub returned: Money,
     /// The amount returned of the bill so far, this call included.
-    pub returned_total: Decimal,
+    pub returned_total: Money,
     /// Redeemed points given back to the member.
-    pub redeemed_returned: Decimal,
+    pub redeemed_returned: Points,
     /// The `returned` entry giving them back.
     pub returned_entry_id: Option<String>,
     /// Earned points taken back from the member.
@@ -194,10 +194,10 @@ fn take_back(
 ) -> StoreResult<TakenBack> {
     let mut done = TakenBack {
         membership_id: acct.row.id.clone(),
-        planned: amount.value(),
-        from_lots: Decimal::ZERO,
-        to_debt: Decimal::ZERO,
-        forgiven: Decimal::ZERO,
+        planned: amount,
+        from_lots: Points::ZERO,
+        to_debt: Points::ZERO,
+        forgiven: Points::ZERO,
         entry_id: None,
     };
     if amount.is_zero() {
@@ -223,9 +223,9 @@ fn take_back(
     let split = lots::split(&all, &plan.from_lots)?;
     let from_lots = split.available.checked_add(split.pending)?;
     let points = from_lots.checked_add(plan.to_debt)?;
-    done.from_lots = from_lots.value();
-    done.to_debt = plan.to_debt.value();
-    done.forgiven = plan.forgiven.value();
+    done.from_lots = from_lots;
+    done.to_debt = plan.to_debt;
+    done.forgiven = plan.forgiven;
     if points.is_zero() {
         return Ok(done);
     }
@@ -351,11 +351,10 @@ impl Store {
 
             Ok(ReverseOutcome {
                 reference: req.reference.clone(),
-                currency: currency.code().to_owned(),
-                bill_total: record.total.amount(),
-                returned: returned_now.amount(),
-                returned_total: plan.returned_after.amount(),
-                redeemed_returned: plan.redeemed_to_return.value(),
+                bill_total: record.total,
+                returned: returned_now,
+                returned_total: plan.returned_after,
+                redeemed_returned: plan.redeemed_to_return,
                 returned_entry_id,
                 earned,
                 referral,

@@ -11,12 +11,11 @@ use crate::ops::coupons::new_coupon_code;
 use chrono::{DateTime, Duration, Utc};
 use diesel::prelude::*;
 use loyalty_core::ledger::EntryKind;
-use loyalty_core::{Currency, Error as RuleError, IdempotencyKey};
-use rust_decimal::Decimal;
+use loyalty_core::{Currency, Error as RuleError, IdempotencyKey, Money, Points};
 use serde::{Deserialize, Serialize};
 
 use crate::account::{Account, EntryMeta};
-use crate::amounts::{from_db, points_from_db};
+use crate::amounts::{money_from_db, points_from_db};
 use crate::clock::{from_db_time, to_db_time};
 use crate::db::DbConnection;
 use crate::error::{StoreError, StoreResult};
@@ -28,6 +27,7 @@ use crate::ops::members::{Page, load_member, page};
 use crate::ops::rate_limit::check_redemption_rate;
 use crate::ops::rewards::load_reward;
 use crate::ops::spending::load_spender;
+use crate::ops::stored::StoredRewardRedemption;
 use crate::schema::{memberships, reward_redemptions, rewards};
 use crate::store::{Store, new_id};
 
@@ -86,6 +86,7 @@ impl RewardRedemptionStatus {
 
 /// A reward redemption as the member sees it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "StoredRewardRedemption", into = "StoredRewardRedemption")]
 pub struct RewardRedemptionView {
     /// Its id.
     pub id: String,
@@ -100,11 +101,12 @@ pub struct RewardRedemptionView {
     /// The program.
     pub program_id: String,
     /// Points spent.
-    pub points: Decimal,
-    /// A coupon's value or a donation's amount.
-    pub value: Option<Decimal>,
-    /// The currency of `value`.
-    pub currency: String,
+    pub points: Points,
+    /// A coupon's value or a donation's amount, in `currency`.
+    pub value: Option<Money>,
+    /// The program's currency (named even for an item, which has no value, as every
+    /// recorded answer names it).
+    pub currency: Currency,
     /// A coupon's code.
     pub coupon_code: Option<String>,
     /// Where the redemption is in its life (as of when the view was made).
@@ -156,9 +158,13 @@ fn view(row: &RewardRedemptionRow, ctx: &Context<'_>) -> StoreResult<RewardRedem
         kind: ctx.reward.kind.clone(),
         member_id: ctx.member_id.to_owned(),
         program_id: ctx.reward.program_id.clone(),
-        points: from_db(row.points),
-        value: ctx.reward.value.map(from_db),
-        currency: ctx.currency.code().to_owned(),
+        points: points_from_db(row.points)?,
+        value: ctx
+            .reward
+            .value
+            .map(|v| money_from_db(v, ctx.currency))
+            .transpose()?,
+        currency: ctx.currency,
         coupon_code: row.coupon_code.clone(),
         status: status_at(row, ctx.now)?,
         entry_id: row.entry_id.clone(),

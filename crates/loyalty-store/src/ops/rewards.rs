@@ -3,11 +3,10 @@
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
-use loyalty_core::{Currency, IdempotencyKey, Money, Reward, RewardKind};
-use rust_decimal::Decimal;
+use loyalty_core::{Currency, IdempotencyKey, Money, Points, Reward, RewardKind};
 use serde::{Deserialize, Serialize};
 
-use crate::amounts::{from_db, money_to_db, points_to_db};
+use crate::amounts::{money_from_db, money_to_db, points_from_db, points_to_db};
 use crate::clock::{from_db_time, to_db_time};
 use crate::db::DbConnection;
 use crate::error::{StoreError, StoreResult};
@@ -15,11 +14,13 @@ use crate::fingerprint::{Fingerprint, fields};
 use crate::models::reward::RewardRow;
 use crate::ops::holds::currency_of;
 use crate::ops::rules_cache::load_program;
+use crate::ops::stored::StoredReward;
 use crate::schema::rewards;
 use crate::store::{Store, new_id};
 
 /// A catalog entry as the caller sees it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "StoredReward", into = "StoredReward")]
 pub struct RewardView {
     /// Its id.
     pub id: String,
@@ -29,12 +30,13 @@ pub struct RewardView {
     pub name: String,
     /// `coupon`, `donation` or `item`.
     pub kind: String,
-    /// A coupon's value or a donation's amount.
-    pub value: Option<Decimal>,
-    /// The currency of `value`.
-    pub currency: String,
+    /// A coupon's value or a donation's amount, in `currency`.
+    pub value: Option<Money>,
+    /// The program's currency (named even for an item, which has no value, as every
+    /// recorded answer names it).
+    pub currency: Currency,
     /// Points it costs.
-    pub cost: Decimal,
+    pub cost: Points,
     /// Days a coupon code stays valid (`None`: no end).
     pub validity_days: Option<u32>,
     /// Whether it can be redeemed.
@@ -44,19 +46,19 @@ pub struct RewardView {
 }
 
 /// The view of a reward row.
-pub(crate) fn reward_view(row: &RewardRow, currency: Currency) -> RewardView {
-    RewardView {
+pub(crate) fn reward_view(row: &RewardRow, currency: Currency) -> StoreResult<RewardView> {
+    Ok(RewardView {
         id: row.id.clone(),
         program_id: row.program_id.clone(),
         name: row.name.clone(),
         kind: row.kind.clone(),
-        value: row.value.map(from_db),
-        currency: currency.code().to_owned(),
-        cost: from_db(row.cost),
+        value: row.value.map(|v| money_from_db(v, currency)).transpose()?,
+        currency,
+        cost: points_from_db(row.cost)?,
         validity_days: row.validity_days.and_then(|d| u32::try_from(d).ok()),
         active: row.active,
         created_at: from_db_time(row.created_at),
-    }
+    })
 }
 
 /// A reward of the tenant.
@@ -117,7 +119,7 @@ fn create_reward_in(
     diesel::insert_into(rewards::table)
         .values(&row)
         .execute(conn)?;
-    Ok(reward_view(&row, program.rules.currency))
+    reward_view(&row, program.rules.currency)
 }
 
 /// Offers or withdraws a reward inside the caller's transaction.
@@ -133,7 +135,7 @@ fn set_reward_active_in(
         .execute(conn)?;
     row.active = active;
     let currency = currency_of(conn, &row.program_id)?;
-    Ok(reward_view(&row, currency))
+    reward_view(&row, currency)
 }
 
 impl Store {
@@ -183,7 +185,7 @@ impl Store {
         self.read(|conn| {
             let row = load_reward(conn, tenant, reward_id)?;
             let currency = currency_of(conn, &row.program_id)?;
-            Ok(reward_view(&row, currency))
+            reward_view(&row, currency)
         })
     }
 
@@ -207,10 +209,9 @@ impl Store {
                 .order(rewards::id)
                 .select(RewardRow::as_select())
                 .load(conn)?;
-            Ok(rows
-                .iter()
+            rows.iter()
                 .map(|row| reward_view(row, program.rules.currency))
-                .collect())
+                .collect()
         })
     }
 }

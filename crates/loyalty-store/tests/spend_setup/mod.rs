@@ -33,6 +33,10 @@ pub fn dec(value: &str) -> Decimal {
     value.parse().unwrap()
 }
 
+pub fn money(amount: &str) -> Money {
+    Money::parse(amount, inr()).unwrap()
+}
+
 pub fn key(key: &str) -> IdempotencyKey {
     IdempotencyKey::new(key).unwrap()
 }

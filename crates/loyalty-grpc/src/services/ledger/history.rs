@@ -112,10 +112,7 @@ pub(super) async fn get_bill(
     let reference = reference("reference", &given)?;
     let bills = reading(store, move |s| s.bill_summary(&tenant, &reference)).await?;
     Ok(Response::new(pb::GetBillResponse {
-        bills: bills
-            .into_iter()
-            .map(bill_to_pb)
-            .collect::<ApiResult<_>>()?,
+        bills: bills.into_iter().map(bill_to_pb).collect(),
     }))
 }
 

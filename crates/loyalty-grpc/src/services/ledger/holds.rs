@@ -56,8 +56,8 @@ pub(super) async fn reserve(
     };
     let hold = writing(store, move |s| s.reserve(&tenant, request)).await?;
     Ok(Response::new(pb::ReserveResponse {
-        to_pay: hold_to_pay(&hold)?,
-        hold: Some(hold_to_pb(&hold)?),
+        to_pay: hold_to_pay(&hold),
+        hold: Some(hold_to_pb(&hold)),
         balances: Some(balances_to_pb(&hold.balances)),
     }))
 }
@@ -80,9 +80,9 @@ pub(super) async fn capture(
         actor: who.key_id,
     };
     let hold = in_writer(store, move |s| Ok(s.capture(&tenant, request)?)).await?;
-    count_points("redeemed", hold.captured);
+    count_points("redeemed", hold.captured.value());
     Ok(Response::new(pb::CaptureResponse {
-        hold: Some(hold_to_pb(&hold)?),
+        hold: Some(hold_to_pb(&hold)),
         balances: Some(balances_to_pb(&hold.balances)),
     }))
 }
@@ -104,7 +104,7 @@ pub(super) async fn release(
     };
     let hold = in_writer(store, move |s| Ok(s.release(&tenant, request)?)).await?;
     Ok(Response::new(pb::ReleaseResponse {
-        hold: Some(hold_to_pb(&hold)?),
+        hold: Some(hold_to_pb(&hold)),
         balances: Some(balances_to_pb(&hold.balances)),
     }))
 }

@@ -1,10 +1,4 @@
-//! Results as idempotency records hold them, where that differs from the result's own shape.
-//!
-//! A keyed call's result is recorded as JSON and replayed later, possibly by a newer release, so
-//! the recorded shape is fixed: results carry `loyalty-core` values (`Money`), while records
-//! keep the shape written since the first release (an amount as a decimal string with its
-//! currency code beside it). Points and balances need no stored form: they serialize as
-//! decimal strings and by field name, as the records have them.
+//! The earn's stored form.
 
 use chrono::{DateTime, Utc};
 use loyalty_core::ledger::Balances;
