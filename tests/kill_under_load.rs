@@ -131,6 +131,8 @@ impl Rng {
 
 /// One business call a task made (two RPCs for a checkout), and what it was answered.
 #[derive(Debug, Clone)]
+// A few thousand of them at most: their size does not matter.
+#[allow(clippy::large_enum_variant)]
 enum Call {
     Earn {
         request: pb::EarnRequest,
