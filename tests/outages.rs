@@ -19,8 +19,8 @@ mod common;
 mod cluster;
 #[path = "outages/load.rs"]
 mod load;
-#[path = "outages/server.rs"]
-mod server;
+#[path = "common/process.rs"]
+mod process;
 
 use std::time::{Duration, Instant};
 
@@ -35,7 +35,7 @@ use tonic_health::pb::health_check_response::ServingStatus;
 use cluster::Cluster;
 use common::{Kind, authed, fresh_key, skip_postgres};
 use load::{Load, read, write};
-use server::ServerProcess;
+use process::ServerProcess;
 
 /// The servers' timeout for reaching the database: the default.
 const TIMEOUT: Duration = Duration::from_secs(2);

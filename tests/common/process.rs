@@ -1,4 +1,7 @@
-//! `loyalty serve` as a child process on a free port, driven over a real socket.
+//! `loyalty serve` as a child process on a free port, driven over a real socket; killed with
+//! SIGKILL or stopped with SIGTERM, its output kept.
+// Each test binary uses some of it.
+#![allow(dead_code)]
 
 use std::io::Read;
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -18,7 +21,8 @@ const PATIENCE: Duration = Duration::from_secs(30);
 pub struct ServerProcess {
     child: Child,
     pub addr: SocketAddr,
-    stderr: Option<JoinHandle<String>>,
+    /// The threads reading its standard output and error.
+    output: Vec<JoinHandle<String>>,
 }
 
 impl ServerProcess {
@@ -30,9 +34,21 @@ impl ServerProcess {
             .unwrap()
             .local_addr()
             .unwrap();
+        ServerProcess::start_on(addr, database_url, args, &[("RUST_LOG", "info")])
+    }
+
+    /// Starts `loyalty serve` listening on `addr` (a restarted server takes its predecessor's
+    /// address), with `args` and the environment variables `env` besides, and waits until it
+    /// accepts connections. Its standard output and error are both kept ([`ServerProcess::log`]).
+    pub fn start_on(
+        addr: SocketAddr,
+        database_url: &str,
+        args: &[&str],
+        env: &[(&str, &str)],
+    ) -> ServerProcess {
         let mut command = Command::new(env!("CARGO_BIN_EXE_loyalty"));
         for (var, _) in std::env::vars() {
-            if var.starts_with("LOYALTY_") {
+            if var.starts_with("LOYALTY_") || var == "RUST_LOG" {
                 command.env_remove(var);
             }
         }
@@ -41,23 +57,27 @@ impl ServerProcess {
             .arg(addr.to_string())
             .args(["--pool-size", "4"])
             .args(args)
-            .env("RUST_LOG", "info")
+            .envs(env.iter().copied())
             .current_dir(std::env::temp_dir())
-            .stdout(Stdio::null())
+            .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
             .expect("start loyalty serve");
-        // Drained on its own thread so a chatty log can never block the server on a full pipe.
-        let mut pipe = child.stderr.take().unwrap();
-        let stderr = thread::spawn(move || {
-            let mut log = String::new();
-            let _ = pipe.read_to_string(&mut log);
-            log
-        });
+        // Drained on their own threads so a chatty log can never block the server on a full
+        // pipe.
+        let drain = |mut pipe: Box<dyn Read + Send>| {
+            thread::spawn(move || {
+                let mut log = String::new();
+                let _ = pipe.read_to_string(&mut log);
+                log
+            })
+        };
+        let stdout = drain(Box::new(child.stdout.take().unwrap()));
+        let stderr = drain(Box::new(child.stderr.take().unwrap()));
         let mut server = ServerProcess {
             child,
             addr,
-            stderr: Some(stderr),
+            output: vec![stdout, stderr],
         };
         let deadline = Instant::now() + PATIENCE;
         loop {
@@ -71,7 +91,7 @@ impl ServerProcess {
                 Instant::now() < deadline,
                 "loyalty serve did not accept connections on {addr} within {PATIENCE:?}"
             );
-            thread::sleep(Duration::from_millis(50));
+            thread::sleep(Duration::from_millis(20));
         }
     }
 
@@ -111,16 +131,37 @@ impl ServerProcess {
         }
     }
 
-    /// Kills the server and returns its log.
-    pub fn log(&mut self) -> String {
+    /// Kills the server (SIGKILL, at once: no shutdown, no flushing) and waits until it is
+    /// gone.
+    pub fn kill(&mut self) {
         if matches!(self.child.try_wait(), Ok(None)) {
             let _ = self.child.kill();
             let _ = self.child.wait();
         }
-        self.stderr
-            .take()
+    }
+
+    /// Stops the server with SIGTERM (a graceful shutdown), waits for it, and returns its
+    /// standard output and error.
+    pub fn stop(mut self) -> String {
+        if matches!(self.child.try_wait(), Ok(None)) {
+            let pid = self.child.id().to_string();
+            let _ = Command::new("kill").args(["-TERM", &pid]).status();
+            let deadline = Instant::now() + PATIENCE;
+            while matches!(self.child.try_wait(), Ok(None)) && Instant::now() < deadline {
+                thread::sleep(Duration::from_millis(20));
+            }
+        }
+        self.log()
+    }
+
+    /// Kills the server and returns its standard output and error.
+    pub fn log(&mut self) -> String {
+        self.kill();
+        self.output
+            .drain(..)
             .map(|t| t.join().unwrap_or_default())
-            .unwrap_or_default()
+            .collect::<Vec<_>>()
+            .join("")
     }
 }
 
