@@ -436,7 +436,7 @@ async fn check(
         let mut found: Vec<(EntryKind, Decimal, Option<String>)> = seeded
             .entries_of(reference)
             .into_iter()
-            .map(|e| (e.kind, e.points, e.hold_id))
+            .map(|e| (e.kind, e.points.value(), e.hold_id))
             .collect();
         found.sort_by_key(|(kind, _, _)| kind.as_str());
         found
@@ -512,7 +512,7 @@ async fn check(
                         .store
                         .get_hold(&seeded.tenant, &capture.hold_id)
                         .unwrap();
-                    assert_eq!(held.captured, points(5), "{reference}");
+                    assert_eq!(held.captured.value(), points(5), "{reference}");
                     balance -= points(5);
                     checkouts += 1;
                     entries += 2;
