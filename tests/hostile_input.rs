@@ -325,4 +325,28 @@ on_both_backends! {
         assert_eq!(report.points_outstanding, "300000000000000");
         assert_eq!(report.liability, "300000000000000.00");
     }
+
+    async fn a_report_whose_totals_overflow_is_refused_not_internal(server) {
+        let mut shop = Shop::open(server, "Cathay Shop").await;
+        let program = shop.program(server, "Cathay Rewards", shop_rules());
+        let mut c = clients(server).await;
+        // Ten members at the largest balance: 10^15 points, 10^19 ten-thousandths, beyond the
+        // 64-bit sums the store computes.
+        for n in 0..10 {
+            let member = shop.member(server, &format!("CARD-00{n:02}"), None, &[&program]);
+            shop.ledger.adjust(authed(&shop.admin, pb::AdjustRequest {
+                idempotency_key: fresh_key(),
+                member_id: member,
+                program_id: program.clone(),
+                points: "100000000000000".into(),
+                reason: "test".into(),
+            })).await.unwrap();
+        }
+        let before = state(server, &shop.tenant);
+        let answer = c.reports.get_program_report(authed(&shop.admin, pb::GetProgramReportRequest {
+            program_id: program.clone(),
+        })).await;
+        refused_with("a report over 10^15 points", Code::FailedPrecondition, answer);
+        assert_eq!(state(server, &shop.tenant), before);
+    }
 }

@@ -88,9 +88,23 @@ impl From<DieselError> for StoreError {
                     info.message()
                 ))
             }
+            // A SUM beyond 64 bits: SQLite's "integer overflow", PostgreSQL's "bigint out of
+            // range" (casting a sum back to BIGINT). Only figures over many balances get there
+            // (each balance is bounded), so it is the figure asked for, not a fault to retry.
+            DieselError::DatabaseError(_, info) if is_overflow_message(info.message()) => {
+                StoreError::FailedPrecondition(
+                    "a total is too large to compute (beyond 9.2 x 10^14 points or units of \
+                     money in one figure)"
+                        .into(),
+                )
+            }
             other => StoreError::Database(other),
         }
     }
+}
+
+fn is_overflow_message(message: &str) -> bool {
+    message.starts_with("integer overflow") || message.starts_with("bigint out of range")
 }
 
 impl From<r2d2::Error> for StoreError {
