@@ -129,10 +129,9 @@ const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode = WAL; \
      PRAGMA mmap_size = 1073741824;";
 
 /// The group-commit writer's connection keeps the shared 16 MiB page cache (enough for the dirty
-/// pages of a full batch): at its commits SQLite scans the page cache
-/// (`pcache1TruncateUnsafe` from `pager_end_transaction`), and with the 256 MiB cache it had
-/// before, that scan took up to 46% of the writer's time (store-direct earn 1,854/s against
-/// 2,361/s with 16 MiB, measured back to back). Database pages are read through the memory map.
+/// pages of a full batch; database pages are read through the memory map). A 256 MiB cache gave
+/// no more throughput on an idle machine (store-direct earn 4,713/s against 4,904/s), and under
+/// load SQLite's page-cache scan at commits (`pcache1TruncateUnsafe`) grew with it.
 /// Its commits never checkpoint the WAL: the checkpointer thread does (see
 /// [`crate::checkpoint`]). Its savepoints (one per call, see [`crate::writer`]) keep their undo
 /// pages in memory (`temp_store = MEMORY`): by default SQLite spills a savepoint's journal to a
