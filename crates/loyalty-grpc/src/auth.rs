@@ -3,9 +3,11 @@
 //!
 //! Credentials: an API key issued by `loyalty issue-key` (looked up by its SHA-256 in the
 //! database every replica shares; each replica remembers an answer for [`KEY_CACHE_TTL`], so a
-//! key revoked through any replica stops working on all of them within that time), or an HS256 JWT
-//! signed with the server's configured secret whose claims are `sub`, `role`
-//! (`operator`/`admin`/`service`/`member`), `tenant_id`, `member_id` and `exp`.
+//! key revoked through any replica stops working on all of them within that time), or a JWT
+//! (see [`JwtKeys`]): HS256 with the server's shared secret, or RS256/ES256 checked with public
+//! keys (PEM files or a JWKS file), whose claims are `sub`, `role`
+//! (`operator`/`admin`/`service`/`member`), `tenant_id`, `member_id` and `exp`, and `iss`/`aud`
+//! when the server is configured to require them.
 //! Health checks and reflection need no credential.
 
 use std::collections::HashMap;
@@ -28,17 +30,192 @@ use crate::error::{ApiError, ApiResult};
 /// indexed read per replica every half second instead of one per call.
 pub const KEY_CACHE_TTL: Duration = Duration::from_millis(500);
 
+/// A key a JWT's signature is checked with.
+#[derive(Clone)]
+struct JwtKey {
+    /// The `kid` a token names to pick this key (JWKS keys); `None` matches any token.
+    kid: Option<String>,
+    algorithm: Algorithm,
+    key: DecodingKey,
+}
+
+/// The keys JWTs are checked with, and the claims they must carry.
+///
+/// - HS256 with a shared secret (`--jwt-secret`);
+/// - RS256 or ES256 (P-256) with public keys: PEM files (`--jwt-public-key`, an RSA or EC
+///   `PUBLIC KEY`) or the keys of a JWKS file (`--jwt-jwks`, as an identity provider publishes
+///   them; a token's `kid` header picks its key).
+///
+/// A token signed with any other algorithm is refused, whatever its header says.
+#[derive(Clone, Default)]
+pub struct JwtKeys {
+    keys: Vec<JwtKey>,
+    issuer: Option<String>,
+    audience: Option<String>,
+}
+
+impl std::fmt::Debug for JwtKeys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let algorithms: Vec<Algorithm> = self.keys.iter().map(|k| k.algorithm).collect();
+        f.debug_struct("JwtKeys")
+            .field("algorithms", &algorithms)
+            .field("issuer", &self.issuer)
+            .field("audience", &self.audience)
+            .finish()
+    }
+}
+
+impl JwtKeys {
+    /// No keys: JWTs are refused.
+    pub fn new() -> JwtKeys {
+        JwtKeys::default()
+    }
+
+    /// Whether any key is configured.
+    pub fn is_empty(&self) -> bool {
+        self.keys.is_empty()
+    }
+
+    /// Accepts HS256 tokens signed with `secret`.
+    pub fn with_secret(mut self, secret: &str) -> JwtKeys {
+        self.keys.push(JwtKey {
+            kid: None,
+            algorithm: Algorithm::HS256,
+            key: DecodingKey::from_secret(secret.as_bytes()),
+        });
+        self
+    }
+
+    /// Accepts RS256 (an RSA public key) or ES256 (a P-256 public key) tokens checked with the
+    /// PEM-encoded `pem`.
+    pub fn with_public_key_pem(mut self, pem: &[u8]) -> Result<JwtKeys, String> {
+        let key = if let Ok(key) = DecodingKey::from_rsa_pem(pem) {
+            JwtKey {
+                kid: None,
+                algorithm: Algorithm::RS256,
+                key,
+            }
+        } else if let Ok(key) = DecodingKey::from_ec_pem(pem) {
+            JwtKey {
+                kid: None,
+                algorithm: Algorithm::ES256,
+                key,
+            }
+        } else {
+            return Err(
+                "not a PEM-encoded RSA or EC (P-256) public key (-----BEGIN PUBLIC KEY-----)"
+                    .into(),
+            );
+        };
+        self.keys.push(key);
+        Ok(self)
+    }
+
+    /// Accepts tokens signed by the RS256 and ES256 keys of a JWKS document (`{"keys": [...]}`);
+    /// a token's `kid` picks its key.
+    pub fn with_jwks(mut self, json: &str) -> Result<JwtKeys, String> {
+        use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, JwkSet};
+        let set: JwkSet =
+            serde_json::from_str(json).map_err(|e| format!("not a JWKS document: {e}"))?;
+        let before = self.keys.len();
+        for jwk in &set.keys {
+            let algorithm = match &jwk.algorithm {
+                AlgorithmParameters::RSA(_) => Algorithm::RS256,
+                AlgorithmParameters::EllipticCurve(ec) if ec.curve == EllipticCurve::P256 => {
+                    Algorithm::ES256
+                }
+                // Other key types (symmetric, other curves) are not accepted from a JWKS.
+                _ => continue,
+            };
+            let key = DecodingKey::from_jwk(jwk)
+                .map_err(|e| format!("key {:?}: {e}", jwk.common.key_id))?;
+            self.keys.push(JwtKey {
+                kid: jwk.common.key_id.clone(),
+                algorithm,
+                key,
+            });
+        }
+        if self.keys.len() == before {
+            return Err("the JWKS document has no RSA or P-256 key".into());
+        }
+        Ok(self)
+    }
+
+    /// Requires the `iss` claim to be `issuer`.
+    pub fn require_issuer(mut self, issuer: &str) -> JwtKeys {
+        self.issuer = Some(issuer.to_owned());
+        self
+    }
+
+    /// Requires the `aud` claim to contain `audience`.
+    pub fn require_audience(mut self, audience: &str) -> JwtKeys {
+        self.audience = Some(audience.to_owned());
+        self
+    }
+
+    /// The claims of `token` when one of the keys checks its signature.
+    fn decode(&self, token: &str) -> ApiResult<Claims> {
+        if self.keys.is_empty() {
+            return Err(ApiError::Unauthenticated(
+                "not an API key, and JWTs are not enabled on this server".into(),
+            ));
+        }
+        let header = jsonwebtoken::decode_header(token)
+            .map_err(|e| ApiError::Unauthenticated(format!("invalid JWT: {e}")))?;
+        let mut candidates = self
+            .keys
+            .iter()
+            .filter(|k| k.algorithm == header.alg)
+            .filter(|k| match (&k.kid, &header.kid) {
+                (Some(key_id), Some(token_id)) => key_id == token_id,
+                (Some(_), None) => true,
+                (None, _) => true,
+            })
+            .peekable();
+        if candidates.peek().is_none() {
+            return Err(ApiError::Unauthenticated(format!(
+                "invalid JWT: no key of this server checks {:?} tokens{}",
+                header.alg,
+                header
+                    .kid
+                    .as_deref()
+                    .map(|kid| format!(" with kid {kid:?}"))
+                    .unwrap_or_default()
+            )));
+        }
+        let mut validation = Validation::new(header.alg);
+        match &self.audience {
+            Some(audience) => validation.set_audience(&[audience]),
+            None => validation.validate_aud = false,
+        }
+        if let Some(issuer) = &self.issuer {
+            validation.set_issuer(&[issuer]);
+        }
+        let mut last = None;
+        for key in candidates {
+            match jsonwebtoken::decode::<Claims>(token, &key.key, &validation) {
+                Ok(data) => return Ok(data.claims),
+                Err(e) => last = Some(e),
+            }
+        }
+        Err(ApiError::Unauthenticated(format!(
+            "invalid JWT: {}",
+            last.map(|e| e.to_string()).unwrap_or_default()
+        )))
+    }
+}
+
 /// Checks credentials.
 pub struct Authenticator {
     store: Store,
-    jwt: Option<DecodingKey>,
+    jwt: JwtKeys,
     cache: Mutex<HashMap<String, (Option<Principal>, Instant)>>,
 }
 
 impl std::fmt::Debug for Authenticator {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Authenticator")
-            .field("jwt", &self.jwt.is_some())
+            .field("jwt", &self.jwt)
             .finish_non_exhaustive()
     }
 }
@@ -52,11 +229,11 @@ struct Claims {
 }
 
 impl Authenticator {
-    /// Keys are checked against `store`; JWTs against `jwt_secret` when one is configured.
-    pub fn new(store: Store, jwt_secret: Option<&str>) -> Authenticator {
+    /// Keys are checked against `store`; JWTs against `jwt` (none accepted when it is empty).
+    pub fn new(store: Store, jwt: JwtKeys) -> Authenticator {
         Authenticator {
             store,
-            jwt: jwt_secret.map(|s| DecodingKey::from_secret(s.as_bytes())),
+            jwt,
             cache: Mutex::new(HashMap::new()),
         }
     }
@@ -115,14 +292,7 @@ impl Authenticator {
     }
 
     fn jwt(&self, token: &str) -> ApiResult<Principal> {
-        let key = self.jwt.as_ref().ok_or_else(|| {
-            ApiError::Unauthenticated(
-                "not an API key, and JWTs are not enabled on this server".into(),
-            )
-        })?;
-        let data = jsonwebtoken::decode::<Claims>(token, key, &Validation::new(Algorithm::HS256))
-            .map_err(|e| ApiError::Unauthenticated(format!("invalid JWT: {e}")))?;
-        let c = data.claims;
+        let c = self.jwt.decode(token)?;
         let role = Role::parse(&c.role).ok_or_else(|| {
             ApiError::Unauthenticated(format!("invalid JWT: unknown role {:?}", c.role))
         })?;

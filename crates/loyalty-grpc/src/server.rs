@@ -10,15 +10,17 @@ use loyalty_store::Store;
 use tokio::net::TcpListener;
 use tokio_stream::wrappers::TcpListenerStream;
 
-use crate::auth::{AuthLayer, Authenticator};
+use crate::auth::{AuthLayer, Authenticator, JwtKeys};
 use crate::observe::ObserveLayer;
 use crate::pb;
 
 /// How the server runs.
 #[derive(Debug, Clone)]
 pub struct ServerConfig {
-    /// Secret for HS256 JWTs; `None` accepts API keys only.
+    /// Secret for HS256 JWTs; `None` accepts API keys only (unless `jwt_keys` has keys).
     pub jwt_secret: Option<String>,
+    /// Public keys (RS256/ES256) JWTs are also checked with, and required claims.
+    pub jwt_keys: JwtKeys,
     /// How often overdue points expire and overdue holds release themselves.
     pub sweep_interval: Duration,
     /// Where to serve Prometheus metrics over HTTP; `None` = no metrics endpoint.
@@ -29,6 +31,7 @@ impl Default for ServerConfig {
     fn default() -> Self {
         ServerConfig {
             jwt_secret: None,
+            jwt_keys: JwtKeys::new(),
             sweep_interval: Duration::from_secs(60),
             metrics_addr: None,
         }
@@ -97,7 +100,11 @@ pub async fn run(
         tasks_stopped,
     ));
 
-    let auth = AuthLayer::new(Authenticator::new(store, config.jwt_secret.as_deref()));
+    let mut jwt = config.jwt_keys;
+    if let Some(secret) = &config.jwt_secret {
+        jwt = jwt.with_secret(secret);
+    }
+    let auth = AuthLayer::new(Authenticator::new(store, jwt));
     let result = tonic::transport::Server::builder()
         .layer(ObserveLayer)
         .layer(auth)

@@ -78,6 +78,14 @@ impl Backend {
             Backend::Sqlite
         }
     }
+
+    /// Its name as logs and messages give it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Backend::Postgres => "postgresql",
+            Backend::Sqlite => "sqlite",
+        }
+    }
 }
 
 /// How long a call waits for the database by default before it answers
@@ -140,7 +148,11 @@ const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode = WAL; \
 const SQLITE_WRITER_PRAGMAS: &str = "PRAGMA wal_autocheckpoint = 0; PRAGMA temp_store = MEMORY;";
 
 fn open_sqlite(url: &str, timeout: Duration) -> Result<SqliteConnection, diesel::r2d2::Error> {
-    let path = url.strip_prefix("sqlite://").unwrap_or(url);
+    let path = if url.starts_with("file:") {
+        url
+    } else {
+        crate::startup::sqlite_path(url)
+    };
     let mut conn =
         SqliteConnection::establish(path).map_err(diesel::r2d2::Error::ConnectionError)?;
     // First, so that the other pragmas already wait for a lock held elsewhere.
@@ -249,7 +261,10 @@ impl Database {
     /// a connection the database closed is found broken by the statement that meets it, and
     /// then dropped (see [`Database::read`]).
     pub fn open_with(url: &str, options: PoolOptions) -> StoreResult<Database> {
-        let backend = Backend::of_url(url);
+        // An unknown scheme (a typo such as `postgress://`) would otherwise name an SQLite file.
+        let backend = crate::startup::DatabaseTarget::parse(url)
+            .map_err(|e| StoreError::InvalidArgument(e.to_string()))?
+            .backend();
         let url = match backend {
             Backend::Postgres => pg_url(url, options.timeout),
             Backend::Sqlite => url.to_owned(),

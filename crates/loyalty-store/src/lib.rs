@@ -37,6 +37,7 @@ pub mod models;
 pub mod ops;
 #[allow(missing_docs)]
 pub mod schema;
+pub mod startup;
 mod statements;
 pub mod store;
 #[cfg(feature = "testing")]
@@ -47,6 +48,7 @@ pub use clock::{Clock, ManualClock, SystemClock};
 pub use db::{Backend, Database, DbConnection, PoolOptions};
 pub use error::{Refusal, StoreError, StoreResult};
 pub use ops::actions::{ActionOutcome, ActionRequest, AdjustOutcome, AdjustRequest};
+pub use ops::backup::BackupReport;
 pub use ops::bill_summary::BillView;
 pub use ops::campaigns::CampaignView;
 pub use ops::earn::{CampaignAward, EarnOutcome, EarnRequest};
@@ -61,7 +63,7 @@ pub use ops::reports::{ExpiredPoints, ProgramReport, ReferralReport, TopBy, TopM
 pub use ops::reverse::{ReverseOutcome, ReverseRequest, TakenBack};
 pub use ops::reward_redemptions::{RewardRedemptionStatus, RewardRedemptionView, RewardRequest};
 pub use ops::rewards::RewardView;
-pub use ops::tenants::{IssuedKey, Principal, Role, Tenant};
+pub use ops::tenants::{ApiKeyInfo, IssuedKey, Principal, Role, Tenant};
 pub use ops::tiers::TierMove;
 pub use ops::verify::{Discrepancy, MembershipViolation};
 pub use store::Store;

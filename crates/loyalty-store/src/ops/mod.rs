@@ -2,6 +2,7 @@
 //! [`Store`](crate::Store) and runs as one database transaction.
 
 pub mod actions;
+pub mod backup;
 pub mod bill_summary;
 pub mod bills;
 pub mod campaigns;

@@ -100,6 +100,42 @@ pub struct IssuedKey {
     pub member_id: Option<String>,
 }
 
+/// An API key as listed: never its secret (not stored) nor its hash.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiKeyInfo {
+    /// The key's id.
+    pub id: String,
+    /// The role it grants.
+    pub role: Role,
+    /// Its tenant (none for operator keys).
+    pub tenant_id: Option<String>,
+    /// Its member (member keys only).
+    pub member_id: Option<String>,
+    /// The label it was issued with.
+    pub label: String,
+    /// When it was issued.
+    pub created_at: DateTime<Utc>,
+    /// When it was revoked, if it was.
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+impl TryFrom<ApiKeyRow> for ApiKeyInfo {
+    type Error = StoreError;
+
+    fn try_from(row: ApiKeyRow) -> StoreResult<ApiKeyInfo> {
+        Ok(ApiKeyInfo {
+            role: Role::parse(&row.role)
+                .ok_or_else(|| StoreError::Corrupt(format!("role {:?}", row.role)))?,
+            id: row.id,
+            tenant_id: row.tenant_id,
+            member_id: row.member_id,
+            label: row.label,
+            created_at: from_db_time(row.created_at),
+            revoked_at: row.revoked_at.map(from_db_time),
+        })
+    }
+}
+
 fn hash_key(key: &str) -> String {
     hex(&Sha256::digest(key.as_bytes()))
 }
@@ -220,6 +256,32 @@ impl Store {
         let request = fields(|out| out.text(1, key_id));
         self.write_keyed(OPERATOR_SCOPE, key, "revoke_api_key", &request, |conn| {
             revoke_api_key_in(conn, key_id, now)
+        })
+    }
+
+    /// The API keys, oldest first: of one tenant, or all of them (operator keys included) when
+    /// `tenant_id` is `None`; revoked keys only when `include_revoked`.
+    pub fn list_api_keys(
+        &self,
+        tenant_id: Option<&str>,
+        include_revoked: bool,
+    ) -> StoreResult<Vec<ApiKeyInfo>> {
+        self.read(|conn| {
+            let mut query = api_keys::table
+                .select(ApiKeyRow::as_select())
+                .order((api_keys::created_at, api_keys::id))
+                .into_boxed();
+            if let Some(tenant) = tenant_id {
+                query = query.filter(api_keys::tenant_id.eq(tenant));
+            }
+            if !include_revoked {
+                query = query.filter(api_keys::revoked_at.is_null());
+            }
+            query
+                .load(conn)?
+                .into_iter()
+                .map(ApiKeyInfo::try_from)
+                .collect()
         })
     }
 
