@@ -191,6 +191,11 @@ impl JwtKeys {
         if let Some(issuer) = &self.issuer {
             validation.set_issuer(&[issuer]);
         }
+        // A configured claim must be present, not only right when present.
+        let mut required = vec!["exp"];
+        required.extend(self.issuer.as_ref().map(|_| "iss"));
+        required.extend(self.audience.as_ref().map(|_| "aud"));
+        validation.set_required_spec_claims(&required);
         let mut last = None;
         for key in candidates {
             match jsonwebtoken::decode::<Claims>(token, &key.key, &validation) {
