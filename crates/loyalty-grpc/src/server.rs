@@ -72,10 +72,14 @@ pub async fn run(
     let reflection_v1 = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        // google.rpc.ErrorInfo / BadRequest, which error statuses carry as details.
+        .register_encoded_file_descriptor_set(pb::ERROR_DETAILS_FILE_DESCRIPTOR_SET)
         .build_v1()?;
     let reflection_v1alpha = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        // google.rpc.ErrorInfo / BadRequest, which error statuses carry as details.
+        .register_encoded_file_descriptor_set(pb::ERROR_DETAILS_FILE_DESCRIPTOR_SET)
         .build_v1alpha()?;
 
     // On SQLite every write goes through one group-commit writer (see loyalty_store::writer).
