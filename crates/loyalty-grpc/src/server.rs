@@ -61,10 +61,7 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServeError> {
     if let Some(addr) = config.metrics_addr {
-        metrics_exporter_prometheus::PrometheusBuilder::new()
-            .with_http_listener(addr)
-            .install()
-            .map_err(|e| ServeError::Metrics(e.to_string()))?;
+        crate::observe::install_exporter(addr).map_err(ServeError::Metrics)?;
         tracing::info!(%addr, "metrics on http://{addr}/metrics");
     }
 
@@ -95,6 +92,13 @@ pub async fn run(
         config.sweep_interval,
         tasks_stopped.clone(),
     ));
+    // The pool's and the writer's gauges, when metrics are served.
+    let store_metrics = config.metrics_addr.map(|_| {
+        tokio::spawn(crate::observe::publish_store_metrics_every_second(
+            store.clone(),
+            tasks_stopped.clone(),
+        ))
+    });
     let health_watcher = tokio::spawn(crate::health::watch(
         store.clone(),
         health_reporter,
@@ -114,6 +118,9 @@ pub async fn run(
     let _ = stop_tasks.send(true);
     let _ = sweeper.await;
     let _ = health_watcher.await;
+    if let Some(task) = store_metrics {
+        let _ = task.await;
+    }
     Ok(result?)
 }
 
