@@ -1,7 +1,7 @@
 //! Build script of the `loyalty` binary.
 //!
-//! The protobuf code is generated in `crates/loyalty-grpc` (so other services can link its
-//! client); this script stamps the binary with what it was built from, which `loyalty --version`
+//! The protobuf code is generated in `crates/loyalty-proto` (so other services can link its
+//! client without the server); this script stamps the binary with what it was built from, which `loyalty --version`
 //! prints: the package version, the git commit when the source is a git checkout, and the
 //! target and profile.
 

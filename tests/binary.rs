@@ -45,6 +45,12 @@ on_both_backends! {
     the_binary_checks_the_ledger_and_expires_points_on_demand => super::checks_and_expires_on_demand;
 }
 
+/// Error details do not depend on the backend: SQLite only.
+#[test]
+fn grpcurl_decodes_the_error_details_of_a_refused_call_through_reflection() {
+    error_details_through_reflection(Kind::Sqlite);
+}
+
 /// A fresh database of `kind`, or `None` when PostgreSQL tests are explicitly skipped.
 fn database(kind: Kind) -> Option<TestDatabase> {
     if kind == Kind::Postgres && skip_postgres() {
@@ -205,6 +211,28 @@ fn grpcurl(args: &[&str]) -> String {
         .expect("run grpcurl");
     assert_success(&format!("grpcurl {}", args.join(" ")), &out);
     String::from_utf8(out.stdout).unwrap()
+}
+
+/// Calls `method` on `addr` with `key` and a JSON request that the server must refuse;
+/// returns what grpcurl printed (the status, its message and details).
+fn call_refused(addr: &str, key: &str, method: &str, request: &Value) -> String {
+    let auth = format!("authorization: Bearer {key}");
+    let body = request.to_string();
+    let out = Command::new("grpcurl")
+        .args(["-connect-timeout", "10", "-max-time", "30"])
+        .args(["-plaintext", "-H", &auth, "-d", &body, addr, method])
+        .output()
+        .expect("run grpcurl");
+    let printed = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        !out.status.success(),
+        "{method} succeeded, but must be refused:\n{printed}"
+    );
+    printed
 }
 
 /// Calls `method` on `addr` with `key` and a JSON request; returns the JSON response.
@@ -403,4 +431,132 @@ fn checks_and_expires_on_demand(kind: Kind) {
         .balances;
     assert_eq!(balances.available, Points::ZERO);
     assert_eq!(balances.expired, Points::whole(50).unwrap());
+}
+
+fn error_details_through_reflection(kind: Kind) {
+    require_grpcurl();
+    let Some(db) = database(kind) else { return };
+    let tenant = ok(&db, &["create-tenant", "Cathay Shop"]);
+    let admin = ok(&db, &["issue-key", "--role", "admin", "--tenant", &tenant]);
+    let billing = ok(
+        &db,
+        &["issue-key", "--role", "service", "--tenant", &tenant],
+    );
+    let server = Server::start(&db);
+    let addr = server.addr.to_string();
+    let program = call(
+        &addr,
+        &admin,
+        "loyalty.v1.ProgramService/CreateProgram",
+        &json!({
+            "idempotency_key": "setup:program", "name": "Shop points",
+            "rules": {"currency": "INR", "base_points": "1", "base_per": "10"}
+        }),
+    );
+    let program = program["program"]["id"].as_str().unwrap().to_owned();
+    let member = call(
+        &addr,
+        &billing,
+        "loyalty.v1.MemberService/EnrollMember",
+        &json!({
+            "idempotency_key": "C-1001:enroll",
+            "customer_id": "C-1001", "card_number": "CARD001", "name": "Sachin",
+            "program_ids": [program]
+        }),
+    );
+    let member = member["member"]["id"].as_str().unwrap().to_owned();
+
+    // An unknown program: NOT_FOUND with a google.rpc.ErrorInfo, which grpcurl decodes through
+    // the server's reflection instead of printing "google.rpc.ErrorInfo is not recognized".
+    let unknown = format!("{}x", &program[..program.len() - 1]);
+    let printed = call_refused(
+        &addr,
+        &billing,
+        "loyalty.v1.LedgerService/Earn",
+        &json!({
+            "idempotency_key": "ORDER200:earn", "member_id": member, "program_id": unknown,
+            "bill": {"reference": "ORDER200", "lines": [{"amount": "500"}]}
+        }),
+    );
+    assert!(printed.contains("Code: NotFound"), "{printed}");
+    assert!(!printed.contains("not recognized"), "{printed}");
+    assert_eq!(
+        details(&printed),
+        vec![json!({
+            "@type": "type.googleapis.com/google.rpc.ErrorInfo",
+            "reason": "NOT_FOUND",
+            "domain": "loyalty"
+        })],
+        "{printed}"
+    );
+
+    // A bill of nothing: INVALID_ARGUMENT with a google.rpc.BadRequest naming the field, and a
+    // message that says "invalid bill: " once.
+    let printed = call_refused(
+        &addr,
+        &billing,
+        "loyalty.v1.LedgerService/Earn",
+        &json!({
+            "idempotency_key": "ORDER201:earn", "member_id": member, "program_id": program,
+            "bill": {"reference": "ORDER201", "lines": [{"amount": "0"}]}
+        }),
+    );
+    assert!(printed.contains("Code: InvalidArgument"), "{printed}");
+    assert!(!printed.contains("not recognized"), "{printed}");
+    assert!(
+        printed.contains("Message: invalid bill: the bill total must be greater than zero"),
+        "{printed}"
+    );
+    assert_eq!(printed.matches("invalid bill").count(), 1, "{printed}");
+    let bad_request = details(&printed);
+    assert_eq!(bad_request.len(), 1, "{printed}");
+    assert_eq!(
+        bad_request[0]["@type"], "type.googleapis.com/google.rpc.BadRequest",
+        "{printed}"
+    );
+    assert_eq!(
+        bad_request[0]["fieldViolations"][0]["field"], "bill",
+        "{printed}"
+    );
+    assert_eq!(
+        bad_request[0]["fieldViolations"][0]["description"],
+        "the bill total must be greater than zero",
+        "{printed}"
+    );
+
+    let (status, log) = server.terminate();
+    assert!(
+        status.success(),
+        "loyalty serve exited with {status}:\n{log}"
+    );
+}
+
+/// The error details grpcurl printed after `Details:`, each `N)` followed by a JSON object
+/// (on one line or several, depending on grpcurl's version).
+fn details(printed: &str) -> Vec<Value> {
+    let Some((_, listed)) = printed.split_once("Details:") else {
+        return Vec::new();
+    };
+    let mut chunks: Vec<String> = Vec::new();
+    for line in listed.lines() {
+        let trimmed = line.trim_start();
+        let numbered = trimmed
+            .split_once(')')
+            .filter(|(n, _)| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()));
+        match numbered {
+            Some((_, rest)) => chunks.push(rest.to_owned()),
+            None => {
+                if let Some(chunk) = chunks.last_mut() {
+                    chunk.push_str(line);
+                }
+            }
+        }
+    }
+    chunks
+        .iter()
+        .map(|chunk| {
+            serde_json::from_str(chunk.trim())
+                .unwrap_or_else(|e| panic!("a detail is not JSON ({e}): {chunk}\n{printed}"))
+        })
+        .collect()
 }

@@ -35,13 +35,28 @@ pub enum ApiError {
 }
 
 impl ApiError {
-    /// A malformed field.
+    /// A malformed field. A reason that already starts with `invalid {field}: ` (the display
+    /// of a `loyalty-core` error such as `invalid bill: ...`) loses that prefix, so the message
+    /// says it once: `invalid bill: the bill total must be greater than zero`.
     pub fn field(field: &'static str, reason: impl Into<String>) -> ApiError {
         ApiError::BadField {
             field,
-            reason: reason.into(),
+            reason: without_field_prefix(field, reason.into()),
         }
     }
+}
+
+/// `reason` without a leading `invalid {name}: `, where `name` is the field's last segment
+/// with underscores as spaces ("bill.lines.category" -> "category", "idempotency_key" ->
+/// "idempotency key").
+fn without_field_prefix(field: &str, reason: String) -> String {
+    let name = field.rsplit('.').next().unwrap_or(field);
+    for spelled in [name.to_owned(), name.replace('_', " ")] {
+        if let Some(rest) = reason.strip_prefix(&format!("invalid {spelled}: ")) {
+            return rest.to_owned();
+        }
+    }
+    reason
 }
 
 fn with_info(code: Code, message: String, reason: &str) -> Status {
@@ -171,6 +186,36 @@ mod tests {
                 first.get_details_error_info().map(|i| i.reason)
             );
         }
+    }
+
+    #[test]
+    fn a_field_whose_reason_repeats_the_invalid_prefix_says_it_once() {
+        let core =
+            loyalty_core::Error::InvalidBill("the bill total must be greater than zero".into());
+        let status = Status::from(ApiError::field("bill", core.to_string()));
+        assert_eq!(status.code(), Code::InvalidArgument);
+        assert_eq!(
+            status.message(),
+            "invalid bill: the bill total must be greater than zero"
+        );
+        let key = loyalty_core::Error::InvalidIdempotencyKey { reason: "is empty" };
+        assert_eq!(
+            ApiError::field("idempotency_key", key.to_string()).to_string(),
+            "invalid idempotency_key: is empty"
+        );
+        let category = loyalty_core::Error::InvalidField {
+            what: "category",
+            reason: "is too long".into(),
+        };
+        assert_eq!(
+            ApiError::field("bill.lines.category", category.to_string()).to_string(),
+            "invalid bill.lines.category: is too long"
+        );
+        // A reason that merely starts alike is kept whole.
+        assert_eq!(
+            ApiError::field("bill", "invalid billing date").to_string(),
+            "invalid bill: invalid billing date"
+        );
     }
 
     #[test]

@@ -1,10 +1,12 @@
 //! # loyalty-grpc
 //!
-//! The loyalty engine over gRPC: the generated `loyalty.v1` client and server code ([`pb`]),
-//! so another Rust service can depend on this crate and call the server with a typed client.
+//! The loyalty engine over gRPC: the services, auth, error mapping and the server. The
+//! generated `loyalty.v1` code is re-exported as [`pb`]; a service that only calls the server
+//! should depend on `loyalty-proto` instead, which does not pull the database in.
 
 pub mod auth;
-pub mod codec;
+/// The protobuf codec of the generated code (INVALID_ARGUMENT for malformed requests).
+pub use loyalty_proto::codec;
 pub mod convert;
 pub mod error;
 pub mod health;
@@ -15,18 +17,6 @@ pub mod sweep;
 
 pub use error::{ApiError, ApiResult};
 
-/// The generated protobuf messages, clients (`*_client`) and servers (`*_server`).
-pub mod pb {
-    #![allow(
-        missing_docs,
-        clippy::all,
-        clippy::pedantic,
-        unused_qualifications,
-        rustdoc::invalid_html_tags
-    )]
-    tonic::include_proto!("loyalty.v1");
-
-    /// The encoded file descriptor set of `loyalty.v1`, for server reflection.
-    pub const FILE_DESCRIPTOR_SET: &[u8] =
-        tonic::include_file_descriptor_set!("loyalty_v1_descriptor");
-}
+/// The generated protobuf messages, clients (`*_client`) and servers (`*_server`): the
+/// [`loyalty_proto`] crate, which a service that only calls the server can depend on alone.
+pub use loyalty_proto as pb;

@@ -64,10 +64,7 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServeError> {
     if let Some(addr) = config.metrics_addr {
-        metrics_exporter_prometheus::PrometheusBuilder::new()
-            .with_http_listener(addr)
-            .install()
-            .map_err(|e| ServeError::Metrics(e.to_string()))?;
+        crate::observe::install_exporter(addr).map_err(ServeError::Metrics)?;
         tracing::info!(%addr, "metrics on http://{addr}/metrics");
     }
 
@@ -75,10 +72,14 @@ pub async fn run(
     let reflection_v1 = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        // google.rpc.ErrorInfo / BadRequest, which error statuses carry as details.
+        .register_encoded_file_descriptor_set(pb::ERROR_DETAILS_FILE_DESCRIPTOR_SET)
         .build_v1()?;
     let reflection_v1alpha = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        // google.rpc.ErrorInfo / BadRequest, which error statuses carry as details.
+        .register_encoded_file_descriptor_set(pb::ERROR_DETAILS_FILE_DESCRIPTOR_SET)
         .build_v1alpha()?;
 
     // On SQLite every write goes through one group-commit writer (see loyalty_store::writer).
@@ -94,6 +95,13 @@ pub async fn run(
         config.sweep_interval,
         tasks_stopped.clone(),
     ));
+    // The pool's and the writer's gauges, when metrics are served.
+    let store_metrics = config.metrics_addr.map(|_| {
+        tokio::spawn(crate::observe::publish_store_metrics_every_second(
+            store.clone(),
+            tasks_stopped.clone(),
+        ))
+    });
     let health_watcher = tokio::spawn(crate::health::watch(
         store.clone(),
         health_reporter,
@@ -117,6 +125,9 @@ pub async fn run(
     let _ = stop_tasks.send(true);
     let _ = sweeper.await;
     let _ = health_watcher.await;
+    if let Some(task) = store_metrics {
+        let _ = task.await;
+    }
     Ok(result?)
 }
 

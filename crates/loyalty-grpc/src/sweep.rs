@@ -36,7 +36,10 @@ pub fn sweep_once(store: &Store) {
     match store.expire_due(None, 1000) {
         Ok(report) => {
             if report.memberships > 0 {
-                crate::observe::count_points("expired", report.points_expired);
+                crate::observe::count_points(
+                    crate::observe::Movement::Expired,
+                    report.points_expired,
+                );
                 tracing::info!(memberships = report.memberships, points = %report.points_expired, "expired overdue points");
             }
         }

@@ -229,6 +229,18 @@ impl r2d2::HandleError<diesel::r2d2::Error> for QuietErrors {
     }
 }
 
+/// A snapshot of a [`Database`]'s connection pool ([`Database::pool_state`]). The
+/// group-commit writer's and the checkpointer's connections are outside the pool.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolState {
+    /// Connections handed out to calls.
+    pub in_use: u32,
+    /// Open connections waiting in the pool.
+    pub idle: u32,
+    /// The most connections the pool opens.
+    pub max: u32,
+}
+
 /// A pooled connection.
 pub type PooledConn = PooledConnection<ConnectionManager>;
 
@@ -324,6 +336,16 @@ impl Database {
     /// Which backend this is.
     pub fn backend(&self) -> Backend {
         self.backend
+    }
+
+    /// The connection pool's state now, for metrics.
+    pub fn pool_state(&self) -> PoolState {
+        let state = self.pool.state();
+        PoolState {
+            in_use: state.connections.saturating_sub(state.idle_connections),
+            idle: state.idle_connections,
+            max: self.pool.max_size(),
+        }
     }
 
     /// A connection from the pool, waiting at most the configured timeout for one.

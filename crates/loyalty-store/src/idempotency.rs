@@ -76,6 +76,28 @@ fn from_json<T: DeserializeOwned>(row: &IdempotencyRow) -> StoreResult<T> {
     })
 }
 
+thread_local! {
+    /// Whether an idempotent operation on this thread answered from its key's record since
+    /// [`detect_replay`] last looked.
+    static REPLAYED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Runs `f` (store operations, on this thread) and tells whether any idempotent operation in
+/// it was answered from its key's record, i.e. replayed the answer of an earlier call instead
+/// of doing the work. A server counts moved points only for calls that did the work.
+///
+/// ```
+/// let ((), replayed) = loyalty_store::idempotency::detect_replay(|| ());
+/// assert!(!replayed);
+/// ```
+pub fn detect_replay<T>(f: impl FnOnce() -> T) -> (T, bool) {
+    let outer = REPLAYED.replace(false);
+    let value = f();
+    let replayed = REPLAYED.get();
+    REPLAYED.set(outer || replayed);
+    (value, replayed)
+}
+
 /// The recorded answer of `row`, if it was recorded for this operation and request.
 fn replay<T: DeserializeOwned>(
     row: IdempotencyRow,
@@ -88,6 +110,7 @@ fn replay<T: DeserializeOwned>(
             operation: row.operation,
         });
     }
+    REPLAYED.set(true);
     match row.outcome.as_str() {
         RESULT => from_json(&row),
         FAILED_PRECONDITION => Err(StoreError::Refused(from_json::<Refusal>(&row)?)),

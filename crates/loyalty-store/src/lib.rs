@@ -45,7 +45,7 @@ pub mod testing;
 pub mod writer;
 
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use db::{Backend, Database, DbConnection, PoolOptions};
+pub use db::{Backend, Database, DbConnection, PoolOptions, PoolState};
 pub use error::{Refusal, StoreError, StoreResult};
 pub use ops::actions::{ActionOutcome, ActionRequest, AdjustOutcome, AdjustRequest};
 pub use ops::backup::BackupReport;

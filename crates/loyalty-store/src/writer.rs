@@ -60,6 +60,8 @@ pub struct WriterStats {
     pub checkpoints: u64,
     /// Times the writer finished a checkpoint itself so that the WAL started over.
     pub wal_restarts: u64,
+    /// Calls queued for the writer now, not yet taken into a batch.
+    pub queued: u64,
 }
 
 #[derive(Debug, Default)]
@@ -69,6 +71,7 @@ struct Counters {
     running_nanos: AtomicU64,
     committing_nanos: AtomicU64,
     wal_restarts: AtomicU64,
+    queued: AtomicU64,
 }
 
 /// The handle of the writer thread: a channel to it. The thread stops when every handle is
@@ -116,14 +119,17 @@ impl Writer {
             ),
             checkpoints: self.checkpointer.as_ref().map_or(0, |c| c.runs()),
             wal_restarts: self.counters.wal_restarts.load(Ordering::Relaxed),
+            queued: self.counters.queued.load(Ordering::Relaxed),
         }
     }
 
     /// Queues `job`; fails when the writer thread has stopped.
     pub(crate) fn send(&self, job: Job) -> StoreResult<()> {
-        self.queue
-            .send(job)
-            .map_err(|_| StoreError::Unavailable("the writer has stopped".into()))
+        self.counters.queued.fetch_add(1, Ordering::Relaxed);
+        self.queue.send(job).map_err(|_| {
+            self.counters.queued.fetch_sub(1, Ordering::Relaxed);
+            StoreError::Unavailable("the writer has stopped".into())
+        })
     }
 }
 
@@ -145,6 +151,7 @@ fn run(
 ) {
     BATCH.with(|b| *b.borrow_mut() = Some(conn));
     while let Ok(first) = jobs.recv() {
+        counters.queued.fetch_sub(1, Ordering::Relaxed);
         let started = Instant::now();
         let mut answers: Vec<Answer> = Vec::new();
         let begun = with_conn(|conn| conn.batch_execute("BEGIN IMMEDIATE"));
@@ -157,6 +164,9 @@ fn run(
             }
             if answers.len() < MAX_BATCH {
                 next = jobs.try_recv().ok();
+                if next.is_some() {
+                    counters.queued.fetch_sub(1, Ordering::Relaxed);
+                }
             }
         }
         let ran = Instant::now();

@@ -23,6 +23,31 @@ fn replayed(err: &StoreError, first: &StoreError, reason: &str) -> bool {
 }
 
 on_both_backends! {
+    fn detect_replay_tells_a_call_answered_from_its_key_from_one_that_did_the_work(t) {
+        use loyalty_store::idempotency::detect_replay;
+        let c = open_checkout(t, "Cathay Shop", shop_rules());
+        give(t, &c, "150");
+        let request = redeem_req(&c, "till-7:burn-1", "ORDER1", bill("500"), "100");
+        let (first, replayed) = detect_replay(|| t.store.redeem(&c.tenant, request.clone()));
+        assert!(!replayed, "the first call did the work");
+        assert_eq!(first.unwrap().points, pts("100"));
+        let (again, replayed) = detect_replay(|| t.store.redeem(&c.tenant, request.clone()));
+        assert!(replayed, "the retry is answered from the key's record");
+        assert_eq!(again.unwrap().points, pts("100"));
+        // A refusal read back from its record is a replay too; a key reused for another
+        // request is not.
+        let greedy = redeem_req(&c, "till-7:burn-2", "ORDER2", bill("500"), "500");
+        let (refused, replayed) = detect_replay(|| t.store.redeem(&c.tenant, greedy.clone()));
+        assert!(refused.is_err() && !replayed, "{refused:?}");
+        let (refused, replayed) = detect_replay(|| t.store.redeem(&c.tenant, greedy));
+        assert!(matches!(refused, Err(StoreError::Refused(_))) && replayed, "{refused:?}");
+        let other = redeem_req(&c, "till-7:burn-1", "ORDER1", bill("500"), "90");
+        let (conflict, replayed) = detect_replay(|| t.store.redeem(&c.tenant, other));
+        assert!(matches!(conflict, Err(StoreError::IdempotencyConflict { .. })), "{conflict:?}");
+        assert!(!replayed);
+        assert_eq!(balances(t, &c).redeemed, pts("100"));
+    }
+
     fn a_redemption_refused_for_insufficient_points_stays_refused_after_points_arrive(t) {
         let c = open_checkout(t, "Cathay Shop", shop_rules());
         give(t, &c, "50");

@@ -14,7 +14,7 @@ use loyalty_store::{
 };
 use tonic::{Request, Response, Status};
 
-use super::{reading, writing};
+use super::{Done, reading, writing, writing_keyed};
 use crate::auth::{caller, tenant_of};
 use crate::convert::ledger::{
     BillIn, balances_to_pb, earn_to_pb, money_to_pb, money_with_currency_to_pb, points_to_pb,
@@ -23,7 +23,7 @@ use crate::convert::ledger::{
 use crate::convert::text::{MAX_REASON, MAX_SHORT_NAME};
 use crate::convert::{decimal, id, idempotency_key, opt_points, points, reference, text};
 use crate::error::{ApiError, ApiResult};
-use crate::observe::count_points;
+use crate::observe::{Movement, count_points};
 use crate::pb;
 
 /// Who may check out (quote, earn, redeem, reserve, capture, release, reverse, actions).
@@ -137,11 +137,12 @@ impl pb::ledger_service_server::LedgerService for LedgerApi {
             at: bill.at,
             actor: who.key_id,
         };
-        let outcome = writing(&self.store, move |s| s.earn(&tenant, request)).await?;
-        count_points(
-            "earned",
-            outcome.points.value() + outcome.referral_points.value(),
-        );
+        let (outcome, done) =
+            writing_keyed(&self.store, "earn", move |s| s.earn(&tenant, request)).await?;
+        if done == Done::Now {
+            count_points(Movement::Earned, outcome.points.value());
+            count_points(Movement::Earned, outcome.referral_points.value());
+        }
         let response = earn_to_pb(&outcome);
         Ok(Response::new(response))
     }
@@ -182,8 +183,13 @@ impl pb::ledger_service_server::LedgerService for LedgerApi {
             reference,
             actor: who.key_id,
         };
-        let outcome = writing(&self.store, move |s| s.award_action(&tenant, request)).await?;
-        count_points("earned", outcome.points.value());
+        let (outcome, done) = writing_keyed(&self.store, "award_action", move |s| {
+            s.award_action(&tenant, request)
+        })
+        .await?;
+        if done == Done::Now {
+            count_points(Movement::Earned, outcome.points.value());
+        }
         Ok(Response::new(pb::AwardActionResponse {
             points: points_to_pb(outcome.points.value()),
             balances: Some(balances_to_pb(&outcome.balances)),
@@ -217,7 +223,8 @@ impl pb::ledger_service_server::LedgerService for LedgerApi {
             reason: text("reason", &reason, MAX_REASON)?,
             actor: who.key_id,
         };
-        let outcome = writing(&self.store, move |s| s.adjust(&tenant, request)).await?;
+        let (outcome, _) =
+            writing_keyed(&self.store, "adjust", move |s| s.adjust(&tenant, request)).await?;
         Ok(Response::new(pb::AdjustResponse {
             balances: Some(balances_to_pb(&outcome.balances)),
             entry_id: outcome.entry_id,
@@ -252,8 +259,11 @@ impl pb::ledger_service_server::LedgerService for LedgerApi {
             points,
             actor: who.key_id,
         };
-        let outcome = writing(&self.store, move |s| s.redeem(&tenant, request)).await?;
-        count_points("redeemed", outcome.points.value());
+        let (outcome, done) =
+            writing_keyed(&self.store, "redeem", move |s| s.redeem(&tenant, request)).await?;
+        if done == Done::Now {
+            count_points(Movement::Redeemed, outcome.points.value());
+        }
         Ok(Response::new(pb::RedeemResponse {
             points: points_to_pb(outcome.points.value()),
             value: Some(money_with_currency_to_pb(&outcome.value)),

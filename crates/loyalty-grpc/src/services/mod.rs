@@ -63,6 +63,47 @@ where
     store.submit(f).await.map_err(ApiError::from)
 }
 
+/// Whether a keyed write did its work now or answered from its idempotency key's record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Done {
+    /// This call did the work: count what it moved.
+    Now,
+    /// An earlier call with the same key did it; this one replayed its answer (counted as a
+    /// replay, and what it moved was counted the first time).
+    Before,
+}
+
+/// [`writing`] for a store call with an idempotency key: also tells whether it was replayed
+/// from the key's record, and counts replays (answers and refusals alike) by `operation`.
+pub(crate) async fn writing_keyed<T, F>(
+    store: &Store,
+    operation: &'static str,
+    f: F,
+) -> ApiResult<(T, Done)>
+where
+    T: Send + 'static,
+    F: FnOnce(&Store) -> StoreResult<T> + Send + 'static,
+{
+    let outcome = writing(store, move |s| {
+        let (result, replayed) = loyalty_store::idempotency::detect_replay(|| f(s));
+        result.map(|value| (value, replayed))
+    })
+    .await;
+    match outcome {
+        Ok((value, false)) => Ok((value, Done::Now)),
+        Ok((value, true)) => {
+            crate::observe::count_replay(operation);
+            Ok((value, Done::Before))
+        }
+        // A refusal read back from the key's record.
+        Err(err @ ApiError::Store(loyalty_store::StoreError::Refused(_))) => {
+            crate::observe::count_replay(operation);
+            Err(err)
+        }
+        Err(err) => Err(err),
+    }
+}
+
 /// Runs a short read (a row or a page by index): inline on SQLite, on a blocking thread on
 /// PostgreSQL.
 pub(crate) async fn reading<T, F>(store: &Store, f: F) -> ApiResult<T>

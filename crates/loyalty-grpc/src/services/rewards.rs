@@ -7,12 +7,12 @@
 use loyalty_store::{RewardRequest, Role, Store};
 use tonic::{Request, Response, Status};
 
-use super::{blocking, writing};
+use super::{Done, blocking, writing, writing_keyed};
 use crate::auth::{caller, tenant_for_member, tenant_of};
 use crate::convert::ledger::redemption_to_pb;
 use crate::convert::{id, idempotency_key, opt_id, page_size};
 use crate::error::{ApiError, ApiResult};
-use crate::observe::count_points;
+use crate::observe::{Movement, count_points};
 use crate::pb;
 
 /// Who may redeem a reward or list redemptions (a member only its own).
@@ -73,8 +73,13 @@ impl pb::reward_service_server::RewardService for RewardApi {
             reward_id: id("reward_id", &reward_id)?,
             actor: who.key_id,
         };
-        let redemption = writing(&self.store, move |s| s.redeem_reward(&tenant, request)).await?;
-        count_points("redeemed", redemption.points.value());
+        let (redemption, done) = writing_keyed(&self.store, "redeem_reward", move |s| {
+            s.redeem_reward(&tenant, request)
+        })
+        .await?;
+        if done == Done::Now {
+            count_points(Movement::Redeemed, redemption.points.value());
+        }
         Ok(Response::new(pb::RedeemRewardResponse {
             redemption: Some(redemption_to_pb(&redemption)),
         }))

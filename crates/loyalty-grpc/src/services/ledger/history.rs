@@ -13,9 +13,9 @@ use crate::convert::{
     short_list,
 };
 use crate::error::ApiResult;
-use crate::observe::count_points;
+use crate::observe::{Movement, count_points};
 use crate::pb;
-use crate::services::{reading, writing};
+use crate::services::{Done, reading, writing_keyed};
 
 /// Who may read one member's history: the tenant's admins and services, and the member.
 const HISTORY_READERS: &[Role] = &[Role::Admin, Role::Service, Role::Member];
@@ -50,7 +50,16 @@ pub(super) async fn reverse(
         reason: opt_text("reason", &reason, MAX_REASON)?,
         actor: who.key_id,
     };
-    let outcome = writing(store, move |s| s.reverse(&tenant, request)).await?;
+    let (outcome, done) =
+        writing_keyed(store, "reverse", move |s| s.reverse(&tenant, request)).await?;
+    if done == Done::Now {
+        let taken = |t: &loyalty_store::TakenBack| t.from_lots.value() + t.to_debt.value();
+        count_points(Movement::Reversed, taken(&outcome.earned));
+        if let Some(referral) = &outcome.referral {
+            count_points(Movement::Reversed, taken(referral));
+        }
+        count_points(Movement::Returned, outcome.redeemed_returned.value());
+    }
     Ok(Response::new(reverse_to_pb(&outcome)))
 }
 
@@ -140,7 +149,7 @@ pub(super) async fn expire_points(
         Ok((memberships, points))
     })
     .await?;
-    count_points("expired", points);
+    count_points(Movement::Expired, points);
     Ok(Response::new(pb::ExpirePointsResponse {
         memberships,
         points_expired: points_to_pb(points),

@@ -8,13 +8,13 @@
 use loyalty_store::{CaptureRequest, ReleaseRequest, ReserveRequest, Store};
 use tonic::{Request, Response, Status};
 
-use super::{CHECKOUT, bill_currency, in_writer, keyed};
+use super::{CHECKOUT, bill_currency, keyed};
 use crate::auth::{caller, tenant_of};
 use crate::convert::ledger::{BillIn, balances_to_pb, hold_to_pay, hold_to_pb};
 use crate::convert::{id, idempotency_key, opt_points, points};
-use crate::observe::count_points;
+use crate::observe::{Movement, count_points};
 use crate::pb;
-use crate::services::writing;
+use crate::services::{Done, writing_keyed};
 
 /// A hold's time-to-live when the request leaves it at 0: fifteen minutes.
 const DEFAULT_TTL_SECONDS: u32 = 900;
@@ -54,7 +54,7 @@ pub(super) async fn reserve(
         ttl_seconds,
         actor: who.key_id,
     };
-    let hold = writing(store, move |s| s.reserve(&tenant, request)).await?;
+    let (hold, _) = writing_keyed(store, "reserve", move |s| s.reserve(&tenant, request)).await?;
     Ok(Response::new(pb::ReserveResponse {
         to_pay: hold_to_pay(&hold),
         hold: Some(hold_to_pb(&hold)),
@@ -79,8 +79,11 @@ pub(super) async fn capture(
         points: opt_points("points", &wanted)?,
         actor: who.key_id,
     };
-    let hold = in_writer(store, move |s| Ok(s.capture(&tenant, request)?)).await?;
-    count_points("redeemed", hold.captured.value());
+    let (hold, done) =
+        writing_keyed(store, "capture", move |s| s.capture(&tenant, request)).await?;
+    if done == Done::Now {
+        count_points(Movement::Redeemed, hold.captured.value());
+    }
     Ok(Response::new(pb::CaptureResponse {
         hold: Some(hold_to_pb(&hold)),
         balances: Some(balances_to_pb(&hold.balances)),
@@ -102,7 +105,7 @@ pub(super) async fn release(
         hold_id: id("hold_id", &hold_id)?,
         actor: who.key_id,
     };
-    let hold = in_writer(store, move |s| Ok(s.release(&tenant, request)?)).await?;
+    let (hold, _) = writing_keyed(store, "release", move |s| s.release(&tenant, request)).await?;
     Ok(Response::new(pb::ReleaseResponse {
         hold: Some(hold_to_pb(&hold)),
         balances: Some(balances_to_pb(&hold.balances)),

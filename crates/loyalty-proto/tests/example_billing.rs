@@ -1,6 +1,7 @@
 //! Runs the compiled `billing` example against a real server on a fresh SQLite store, so the
 //! code other teams copy keeps working: a paid checkout captures and earns, a declined card
-//! releases the points.
+//! releases the points. The example links `loyalty-proto` only; this test has the server (a
+//! dev-dependency) to run it against.
 //!
 //! `cargo test` builds a package's examples before running its tests, but `env!` names only
 //! binaries, so the example is found next to this test executable: `target/<profile>/examples`.
@@ -30,13 +31,13 @@ fn example() -> PathBuf {
     match (built(&binary), built(&source)) {
         (Ok(binary_time), Ok(source_time)) if binary_time >= source_time => binary,
         (Ok(_), _) => panic!(
-            "{} is older than examples/billing.rs: run `cargo test -p loyalty-grpc` (which \
-             builds the examples) or `cargo build -p loyalty-grpc --examples`",
+            "{} is older than examples/billing.rs: run `cargo test -p loyalty-proto` (which \
+             builds the examples) or `cargo build -p loyalty-proto --examples`",
             binary.display()
         ),
         (Err(e), _) => panic!(
-            "{} not found ({e}): run `cargo test -p loyalty-grpc` (which builds the examples) or \
-             `cargo build -p loyalty-grpc --examples`",
+            "{} not found ({e}): run `cargo test -p loyalty-proto` (which builds the examples) or \
+             `cargo build -p loyalty-proto --examples`",
             binary.display()
         ),
     }

@@ -4,7 +4,7 @@
 //!
 //! ```sh
 //! LOYALTY_KEY=<service key> LOYALTY_MEMBER=<member id> LOYALTY_PROGRAM=<program id> \
-//!     cargo run -p loyalty-grpc --example billing -- ORDER124 300
+//!     cargo run -p loyalty-proto --example billing -- ORDER124 300
 //! ```
 //!
 //! Arguments: the bill reference (default `ORDER124`) and its amount (default `300`), in the
@@ -13,14 +13,16 @@
 //! `LOYALTY_POINTS` (points to pay with; default as many as the program allows on this bill)
 //! and `LOYALTY_CARD_DECLINED=1` to see a declined payment release the points.
 //!
+//! It depends on `loyalty-proto` alone (the generated client), not on the server's crates.
+//!
 //! Every call that changes the ledger carries an idempotency key derived from the bill
 //! reference, so retrying a step after a timeout never spends or credits twice.
 
 use std::time::Duration;
 
 use anyhow::{Context, bail};
-use loyalty_grpc::pb;
-use loyalty_grpc::pb::ledger_service_client::LedgerServiceClient;
+use loyalty_proto as pb;
+use loyalty_proto::ledger_service_client::LedgerServiceClient;
 use rust_decimal::Decimal;
 use tonic::metadata::{Ascii, MetadataValue};
 use tonic::service::Interceptor;
