@@ -7,6 +7,8 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
+mod telemetry;
+
 use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
 use loyalty_grpc::auth::JwtKeys;
@@ -97,6 +99,10 @@ enum Command {
         /// Log as JSON lines.
         #[arg(long, env = "LOYALTY_LOG_JSON")]
         log_json: bool,
+        /// Export traces (a span per RPC) over OTLP/gRPC to this collector, e.g.
+        /// http://127.0.0.1:4317.
+        #[arg(long, env = "LOYALTY_OTLP_ENDPOINT")]
+        otlp_endpoint: Option<String>,
     },
     /// Creates the database if needed and runs pending migrations.
     Migrate,
@@ -252,8 +258,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             pool_size,
             db_timeout_ms,
             log_json,
+            otlp_endpoint,
         } => {
-            init_logs(*log_json);
+            let _telemetry = telemetry::init(*log_json, otlp_endpoint.as_deref())?;
             let listen = resolve(listen, "--listen")?;
             let metrics_addr = metrics_listen
                 .as_deref()
@@ -400,20 +407,6 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         }
     }
     Ok(())
-}
-
-fn init_logs(json: bool) {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_writer(std::io::stderr);
-    if json {
-        builder.json().init();
-    } else {
-        builder.init();
-    }
 }
 
 /// Completes on SIGTERM or Ctrl-C: the server then finishes in-flight calls and stops.

@@ -436,6 +436,7 @@ fn checks_and_expires_on_demand(kind: Kind) {
 fn error_details_through_reflection(kind: Kind) {
     require_grpcurl();
     let Some(db) = database(kind) else { return };
+    ok(&db, &["migrate"]);
     let tenant = ok(&db, &["create-tenant", "Cathay Shop"]);
     let admin = ok(&db, &["issue-key", "--role", "admin", "--tenant", &tenant]);
     let billing = ok(

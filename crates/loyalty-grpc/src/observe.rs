@@ -8,11 +8,35 @@
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll};
 use std::time::Instant;
 
 use loyalty_store::Principal;
 use tracing::Instrument;
+
+/// Whether spans are exported (OpenTelemetry): only then is a call's W3C `traceparent` read,
+/// so a server without an exporter pays nothing for it.
+static TRACE_CONTEXT: AtomicBool = AtomicBool::new(false);
+
+/// Makes every call's span a child of the caller's trace (its `traceparent` header, read with
+/// the global OpenTelemetry propagator): call it when an OpenTelemetry exporter is installed.
+pub fn follow_trace_context() {
+    TRACE_CONTEXT.store(true, Ordering::Relaxed);
+}
+
+/// Reads a call's headers for the OpenTelemetry propagator.
+struct HeaderExtractor<'a>(&'a http::HeaderMap);
+
+impl opentelemetry::propagation::Extractor for HeaderExtractor<'_> {
+    fn get(&self, key: &str) -> Option<&str> {
+        self.0.get(key).and_then(|value| value.to_str().ok())
+    }
+
+    fn keys(&self) -> Vec<&str> {
+        self.0.keys().map(http::HeaderName::as_str).collect()
+    }
+}
 
 /// The tower layer that observes every call. Put it outside [`crate::auth::AuthLayer`]'s
 /// service so it sees the principal the auth layer inserted (it reads it after the call).
@@ -80,6 +104,11 @@ where
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
         let method = req.uri().path().to_owned();
+        let parent = TRACE_CONTEXT.load(Ordering::Relaxed).then(|| {
+            opentelemetry::global::get_text_map_propagator(|propagator| {
+                propagator.extract(&HeaderExtractor(req.headers()))
+            })
+        });
         Box::pin(async move {
             let span = tracing::info_span!(
                 "rpc",
@@ -88,7 +117,17 @@ where
                 role = tracing::field::Empty,
                 code = tracing::field::Empty,
                 latency_ms = tracing::field::Empty,
+                otel.name = tracing::field::Empty,
+                otel.kind = tracing::field::Empty,
             );
+            if let Some(parent) = parent {
+                use tracing_opentelemetry::OpenTelemetrySpanExt;
+                // Exported spans are named after the RPC, as server spans (recorded only when
+                // exporting, so logs do not carry them).
+                span.record("otel.name", method.trim_start_matches('/'));
+                span.record("otel.kind", "server");
+                let _ = span.set_parent(parent);
+            }
             let started = Instant::now();
             let result = inner.call(req).instrument(span.clone()).await;
             let elapsed = started.elapsed();

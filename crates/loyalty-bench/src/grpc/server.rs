@@ -86,7 +86,8 @@ impl Fleet {
     /// until each listens. Blocking: call it from a blocking thread.
     pub fn start(options: &ServerOptions, url: &str, log_dir: &Path) -> anyhow::Result<Fleet> {
         let bin = &options.bin;
-        // The first command creates and migrates the database.
+        // Create and migrate the database (operator commands never create one).
+        operator(bin, url, &["migrate"])?;
         let tenant = operator(bin, url, &["create-tenant", "Bench shop"])?;
         let key = |role: &str| {
             operator(
