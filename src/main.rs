@@ -2,6 +2,7 @@
 //! command line, then call `loyalty-grpc` (serve) or `loyalty-store` (operator commands).
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -61,6 +62,16 @@ enum Command {
         /// Log as JSON lines.
         #[arg(long, env = "LOYALTY_LOG_JSON")]
         log_json: bool,
+        /// Serve over TLS with this certificate chain (PEM); needs --tls-key.
+        #[arg(long, env = "LOYALTY_TLS_CERT", requires = "tls_key")]
+        tls_cert: Option<PathBuf>,
+        /// The TLS private key (PEM) of --tls-cert.
+        #[arg(long, env = "LOYALTY_TLS_KEY", requires = "tls_cert")]
+        tls_key: Option<PathBuf>,
+        /// Mutual TLS: clients must present a certificate signed by this CA (PEM); needs
+        /// --tls-cert.
+        #[arg(long, env = "LOYALTY_TLS_CLIENT_CA", requires = "tls_cert")]
+        tls_client_ca: Option<PathBuf>,
     },
     /// Creates the database if needed and runs pending migrations.
     Migrate,
@@ -109,8 +120,20 @@ fn main() -> anyhow::Result<()> {
             pool_size,
             db_timeout_ms,
             log_json,
+            tls_cert,
+            tls_key,
+            tls_client_ca,
         } => {
             init_logs(log_json);
+            // Checked before anything starts: a bad file stops the server with its name.
+            let tls = match (tls_cert, tls_key) {
+                (Some(cert), Some(key)) => Some(loyalty_grpc::server::TlsConfig::from_files(
+                    &cert,
+                    &key,
+                    tls_client_ca.as_deref(),
+                )?),
+                _ => None,
+            };
             let options = PoolOptions {
                 max_connections: pool_size,
                 timeout: Duration::from_millis(db_timeout_ms.max(1)),
@@ -121,6 +144,7 @@ fn main() -> anyhow::Result<()> {
                 jwt_secret,
                 sweep_interval: Duration::from_secs(sweep_seconds.max(1)),
                 metrics_addr: metrics_listen,
+                tls,
             };
             let runtime = tokio::runtime::Runtime::new().context("starting the runtime")?;
             runtime.block_on(async move {

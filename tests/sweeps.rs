@@ -46,6 +46,7 @@ async fn the_sweep_expires_points_and_releases_holds(kind: Kind) {
         jwt_secret: Some(JWT_SECRET.into()),
         sweep_interval: Duration::from_millis(50),
         metrics_addr: None,
+        tls: None,
     };
     let server = TestServer::start_with(kind, config).await;
     let mut shop = Shop::open(&server, "Cathay Shop").await;
