@@ -328,4 +328,36 @@ mod tests {
         );
         Ok(())
     }
+
+    #[test]
+    fn the_tls_configuration_never_shows_its_private_key() {
+        let tls = TlsConfig {
+            cert: b"-----BEGIN CERTIFICATE-----".to_vec(),
+            key: b"-----BEGIN PRIVATE KEY-----\nc2VjcmV0IGtleSBtYXRlcmlhbA==".to_vec(),
+            client_ca: None,
+        };
+        let shown = format!(
+            "{:?}",
+            ServerConfig {
+                tls: Some(tls),
+                ..ServerConfig::default()
+            }
+        );
+        assert!(shown.contains("<redacted>"), "{shown}");
+        assert!(!shown.contains("c2VjcmV0"), "the key leaks: {shown}");
+        assert!(!shown.contains("PRIVATE KEY"), "the key leaks: {shown}");
+    }
+
+    #[test]
+    fn a_missing_certificate_file_is_named_in_the_error() {
+        let missing = Path::new("/nonexistent/loyalty-test/server.pem");
+        let error = TlsConfig::from_files(missing, missing, None)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(
+            error.contains("certificate file /nonexistent/loyalty-test/server.pem"),
+            "{error}"
+        );
+    }
 }
