@@ -103,6 +103,16 @@ enum Command {
         /// http://127.0.0.1:4317.
         #[arg(long, env = "LOYALTY_OTLP_ENDPOINT")]
         otlp_endpoint: Option<String>,
+        /// Serve over TLS with this certificate chain (PEM); needs --tls-key.
+        #[arg(long, env = "LOYALTY_TLS_CERT", requires = "tls_key")]
+        tls_cert: Option<PathBuf>,
+        /// The TLS private key (PEM) of --tls-cert.
+        #[arg(long, env = "LOYALTY_TLS_KEY", requires = "tls_cert")]
+        tls_key: Option<PathBuf>,
+        /// Mutual TLS: clients must present a certificate signed by this CA (PEM); needs
+        /// --tls-cert.
+        #[arg(long, env = "LOYALTY_TLS_CLIENT_CA", requires = "tls_cert")]
+        tls_client_ca: Option<PathBuf>,
     },
     /// Creates the database if needed and runs pending migrations.
     Migrate,
@@ -259,8 +269,20 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             db_timeout_ms,
             log_json,
             otlp_endpoint,
+            tls_cert,
+            tls_key,
+            tls_client_ca,
         } => {
             let _telemetry = telemetry::init(*log_json, otlp_endpoint.as_deref())?;
+            // Checked before anything starts: a bad file stops the server with its name.
+            let tls = match (tls_cert, tls_key) {
+                (Some(cert), Some(key)) => Some(loyalty_grpc::server::TlsConfig::from_files(
+                    cert,
+                    key,
+                    tls_client_ca.as_deref(),
+                )?),
+                _ => None,
+            };
             let listen = resolve(listen, "--listen")?;
             let metrics_addr = metrics_listen
                 .as_deref()
@@ -283,6 +305,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 jwt_keys,
                 sweep_interval: Duration::from_secs((*sweep_seconds).max(1)),
                 metrics_addr,
+                tls,
             };
             let runtime = tokio::runtime::Runtime::new().context("starting the runtime")?;
             runtime.block_on(async move {

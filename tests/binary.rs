@@ -77,6 +77,9 @@ fn loyalty(db: &TestDatabase) -> Command {
         "LOYALTY_POOL_SIZE",
         "LOYALTY_DB_TIMEOUT_MS",
         "LOYALTY_LOG_JSON",
+        "LOYALTY_TLS_CERT",
+        "LOYALTY_TLS_KEY",
+        "LOYALTY_TLS_CLIENT_CA",
     ] {
         command.env_remove(var);
     }
