@@ -278,6 +278,8 @@ diesel::table! {
         expires_at -> Nullable<Timestamp>,
         created_at -> Timestamp,
         used_at -> Nullable<Timestamp>,
+        cancelled_at -> Nullable<Timestamp>,
+        return_entry_id -> Nullable<Text>,
     }
 }
 

@@ -8,8 +8,11 @@
 //! instant, and its memory stays bounded: memberships are checked a page at a time, each page
 //! in one read transaction (one consistent snapshot of those memberships).
 //!
-//! It also checks what the database cannot: no bill has more returned than its total, and the
-//! tier measure's day buckets of qualifying spend equal the bills they summarize.
+//! It also checks what the database cannot: no bill has more returned than its total, the
+//! tier measure's day buckets of qualifying spend equal the bills they summarize, and every
+//! cancelled reward redemption gave its points back with a `returned` entry.
+
+mod redemptions;
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
@@ -47,6 +50,14 @@ pub enum Discrepancy {
         /// What the day's bucket holds.
         kept: rust_decimal::Decimal,
     },
+    /// A cancelled reward redemption of the membership did not give its points back as it
+    /// must.
+    Redemption {
+        /// The redemption.
+        id: String,
+        /// What is wrong.
+        problem: String,
+    },
     /// A bill of the membership contradicts itself.
     Bill {
         /// The bill's reference.
@@ -74,6 +85,9 @@ impl fmt::Display for MembershipViolation {
             Discrepancy::Balance(v) => write!(f, "{v}"),
             Discrepancy::Entries(problem) => f.write_str(problem),
             Discrepancy::Bill { reference, problem } => write!(f, "bill {reference:?}: {problem}"),
+            Discrepancy::Redemption { id, problem } => {
+                write!(f, "reward redemption {id}: {problem}")
+            }
             Discrepancy::QualifyingSpend { day, bills, kept } => write!(
                 f,
                 "the qualifying spend kept for {day} is {kept}, its bills add up to {bills}"
@@ -207,6 +221,7 @@ fn check_page(
         .load(conn)?;
 
     let spend_days = spend_day_mismatches(conn, &ids)?;
+    let bad_redemptions = redemptions::redemption_mismatches(conn, &ids)?;
 
     let mut by_membership: HashMap<&str, HashMap<EntryKind, KindSums>> = HashMap::new();
     let mut found = Vec::new();
@@ -272,6 +287,15 @@ fn check_page(
                 Discrepancy::Bill {
                     reference: reference.clone(),
                     problem: "more was returned than the bill's total".into(),
+                },
+            );
+        }
+        for (_, id, problem) in bad_redemptions.iter().filter(|(m_id, ..)| m_id == &m.id) {
+            report(
+                m,
+                Discrepancy::Redemption {
+                    id: id.clone(),
+                    problem: problem.clone(),
                 },
             );
         }
