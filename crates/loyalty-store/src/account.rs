@@ -336,6 +336,13 @@ impl Account {
         meta: &EntryMeta,
     ) -> StoreResult<String> {
         self.balances = self.balances.apply(kind, points, delta)?;
+        if kind == EntryKind::ReferralEarned {
+            self.row.referral_earned = self
+                .row
+                .referral_earned
+                .checked_add(points_to_db(points)?)
+                .ok_or_else(|| StoreError::Corrupt("referral points overflow".into()))?;
+        }
         let id = new_id();
         let row = EntryRow {
             id: id.clone(),
@@ -544,6 +551,7 @@ impl Account {
             best_tier_rank: &self.row.best_tier_rank,
             updated_at: &to_db_time(self.now),
             settle_due_at: &self.row.settle_due_at,
+            referral_earned: &self.row.referral_earned,
             id: &self.row.id,
         };
         native!(conn, c => statement.execute(c))?;

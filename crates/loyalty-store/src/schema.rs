@@ -167,6 +167,7 @@ diesel::table! {
         joined_at -> Timestamp,
         updated_at -> Timestamp,
         settle_due_at -> Nullable<Timestamp>,
+        referral_earned -> BigInt,
     }
 }
 

@@ -8,7 +8,8 @@
 //! instant, and its memory stays bounded: memberships are checked a page at a time, each page
 //! in one read transaction (one consistent snapshot of those memberships).
 //!
-//! It also checks what the database cannot: no bill has more returned than its total, the
+//! It also checks what the database cannot: the lifetime referral points equal the
+//! `referral_earned` entries, no bill has more returned than its total, the
 //! tier measure's day buckets of qualifying spend equal the bills they summarize, and every
 //! cancelled reward redemption gave its points back with a `returned` entry.
 
@@ -257,6 +258,19 @@ fn check_page(
         let kinds = by_membership.get(m.id.as_str()).unwrap_or(&none);
         let from_entries =
             from_entry_sums(kinds, adjusted_down.get(&m.id).copied().unwrap_or_default());
+        let referral = kinds
+            .get(&EntryKind::ReferralEarned)
+            .map_or(0, |sums| sums.points);
+        if referral != m.referral_earned {
+            report(
+                m,
+                Discrepancy::Entries(format!(
+                    "its lifetime referral points are {}, its referral_earned entries add up to {}",
+                    from_db(m.referral_earned),
+                    from_db(referral)
+                )),
+            );
+        }
         let lots = lot_totals(
             &lot_sums,
             held.get(&m.id).copied().unwrap_or_default(),
