@@ -390,8 +390,20 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Expire => {
             let store = open(&cli)?;
+            // Settling a membership releases its overdue holds too; `expire_holds` finishes
+            // any the settling did not reach.
             let report = store.expire_due(None, u32::MAX)?;
-            let holds = store.expire_holds(None)?;
+            let mut holds = usize::try_from(report.holds_released).unwrap_or(usize::MAX);
+            loop {
+                let released = store.expire_holds(None)?;
+                holds = holds.saturating_add(released);
+                if released
+                    < usize::try_from(loyalty_store::ops::hold_resolution::EXPIRY_BATCH)
+                        .unwrap_or(usize::MAX)
+                {
+                    break;
+                }
+            }
             println!(
                 "expired {} points in {} memberships; released {holds} expired holds",
                 report.points_expired, report.memberships

@@ -58,8 +58,8 @@ fn admitted(method: &str) -> &'static [R] {
         "CreateTenant" | "ListTenants" | "IssueApiKey" | "RevokeApiKey" => &[Operator],
         "CreateProgram" | "UpdateProgram" | "SetProgramEnabled" | "CreateCampaign"
         | "UpdateCampaign" | "SetCampaignActive" | "CreateReward" | "SetRewardActive"
-        | "Adjust" | "GetBill" | "ExpirePoints" | "GetProgramReport" | "GetExpiredPoints"
-        | "ListTopMembers" | "GetReferralReport" => &[Admin],
+        | "Adjust" | "ExpirePoints" | "GetProgramReport" | "GetExpiredPoints"
+        | "ListTopMembers" | "GetReferralReport" | "CancelRedemption" => &[Admin],
         "GetProgram"
         | "ListPrograms"
         | "ListCampaigns"
@@ -72,7 +72,7 @@ fn admitted(method: &str) -> &'static [R] {
         "Quote" | "Earn" | "AwardAction" | "Redeem" | "Reserve" | "Capture" | "Release"
         | "Reverse" | "EnrollMember" | "LookupMember" | "ListMembers" | "UpdateMember"
         | "DeactivateMember" | "LinkReferrer" | "ListReferrals" | "JoinProgram"
-        | "MarkCouponUsed" => &[Admin, Service],
+        | "MarkCouponUsed" | "FulfillRedemption" | "GetBill" => &[Admin, Service],
         other => panic!("classify the new RPC {other} in auth_matrix.rs"),
     }
 }

@@ -1,6 +1,6 @@
 //! The rewards page: feedback earns a flat 10 points, points buy a coupon (with a code) or a
-//! donation (without), the page lists the redemptions with their status, and the till uses a
-//! coupon once.
+//! donation (without), both active at first; the page lists the redemptions with their status,
+//! the donation is fulfilled when made, and the till uses a coupon once.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
@@ -97,10 +97,11 @@ on_both_backends! {
         assert_eq!(status(&coupon), pb::RedemptionStatus::Active);
         assert!(!coupon.expires_at.is_empty());
 
-        // And a donation through the service: no code, made (used) at once.
+        // And a donation through the service: no code, active until the donation is made.
         let gift = shop.rewards.redeem_reward(redeem(&svc, "donation-1", &donation_id)).await.unwrap().into_inner().redemption.unwrap();
         assert_eq!(gift.coupon_code, "");
-        assert_eq!(status(&gift), pb::RedemptionStatus::Used);
+        assert_eq!(status(&gift), pb::RedemptionStatus::Active);
+        assert_eq!(gift.used_at, "");
         assert_eq!(shop.balances(server, &alice, &program).available, pts(40));
 
         // Not enough points left for another coupon: refused, nothing spent.
@@ -113,8 +114,14 @@ on_both_backends! {
         };
         let page = shop.rewards.list_reward_redemptions(list(&alice_key, &alice)).await.unwrap().into_inner();
         let names: Vec<(&str, pb::RedemptionStatus)> = page.redemptions.iter().map(|r| (r.reward_name.as_str(), status(r))).collect();
-        assert_eq!(names, vec![("Donate $2 to the food bank", pb::RedemptionStatus::Used), ("$5 off", pb::RedemptionStatus::Active)]);
+        assert_eq!(names, vec![("Donate $2 to the food bank", pb::RedemptionStatus::Active), ("$5 off", pb::RedemptionStatus::Active)]);
         assert!(page.next_page_token.is_empty());
+
+        // The donation is made: the service records it fulfilled, with the date.
+        let fulfill = authed(&svc, pb::FulfillRedemptionRequest { idempotency_key: "donation-1:made".into(), redemption_id: gift.id.clone() });
+        let made = shop.rewards.fulfill_redemption(fulfill).await.unwrap().into_inner().redemption.unwrap();
+        assert_eq!(status(&made), pb::RedemptionStatus::Fulfilled);
+        assert!(!made.used_at.is_empty());
 
         // The till uses the coupon once; the member app cannot mark it.
         let mark = |key: &str| authed(key, pb::MarkCouponUsedRequest { idempotency_key: common::fresh_key(), coupon_code: coupon.coupon_code.to_lowercase() });
@@ -126,7 +133,10 @@ on_both_backends! {
         let unknown = authed(&svc, pb::MarkCouponUsedRequest { idempotency_key: common::fresh_key(), coupon_code: "0000000000000000".into() });
         assert_eq!(code_of(shop.rewards.mark_coupon_used(unknown).await), Code::NotFound);
         let page = shop.rewards.list_reward_redemptions(list(&svc, &alice)).await.unwrap().into_inner();
+        assert_eq!(status(&page.redemptions[0]), pb::RedemptionStatus::Fulfilled);
         assert_eq!(status(&page.redemptions[1]), pb::RedemptionStatus::Used);
+        assert_eq!(page.redemptions[1].used_at, used.used_at);
+        assert!(server.store.verify(None).unwrap().is_empty());
 
         // Alice's key cannot see (or spend) Bob's.
         assert_eq!(code_of(shop.rewards.list_reward_redemptions(list(&alice_key, &bob)).await), Code::PermissionDenied);

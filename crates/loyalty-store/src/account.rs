@@ -22,15 +22,21 @@ use crate::amounts::{points_from_db, points_to_db, to_db};
 use crate::clock::{from_db_time, to_db_time};
 use crate::db::{DbConnection, native};
 use crate::error::{StoreError, StoreResult};
-use crate::literal::{LotOpen, LotPending, MinLotExpiry, MinLotSpendableFrom};
+use crate::literal::{
+    HoldActive, LotOpen, LotPending, MinHoldExpiry, MinLotExpiry, MinLotSpendableFrom,
+};
 use crate::models::ledger::{AllocationRow, EntryRow, LotRow};
 use crate::models::member::MembershipRow;
-use crate::schema::{lot_allocations, point_lots};
+use crate::schema::{holds, lot_allocations, point_lots};
 use crate::statements::{MoveLot, SaveMembership};
 use crate::store::new_id;
 
+mod held;
+
+pub(crate) use held::hold_of;
+
 /// The `settle_due_at` of a membership that has nothing that can ever come due (no open lot
-/// with an expiry, no open pending lot): 9999-01-01, later than any lot's date and still a
+/// with an expiry, no open pending lot, no active hold): 9999-01-01, later than any lot's date and still a
 /// valid `TIMESTAMP` on both backends. `NULL` cannot say this, because `NULL` means unknown.
 pub const NOTHING_DUE: NaiveDateTime = NaiveDateTime::new(
     match NaiveDate::from_ymd_opt(9999, 1, 1) {
@@ -84,6 +90,8 @@ pub struct Account {
     pub now: DateTime<Utc>,
     /// Ids of entries posted in this transaction, in order.
     pub posted: Vec<String>,
+    /// Overdue holds that settling released in this transaction.
+    pub holds_released: u32,
 }
 
 pub(crate) fn balances_of(row: &MembershipRow) -> StoreResult<Balances> {
@@ -189,23 +197,37 @@ impl Account {
             balances,
             now,
             posted: Vec::new(),
+            holds_released: 0,
         })
     }
 
-    /// Expires this membership's overdue lots and matures its due pending lots, posting an
-    /// `expired` / `matured` entry for each lot, so every operation sees up-to-date balances.
-    /// Returns the points that expired.
+    /// Releases this membership's active holds whose time-to-live is over, expires its overdue
+    /// lots and matures its due pending lots, posting a `released` entry per hold and an
+    /// `expired` / `matured` entry per lot, so every operation sees up-to-date balances (an
+    /// overdue hold's points are spendable in the same call). Returns the points that expired.
     ///
     /// The membership's `settle_due_at` makes this free when nothing is due: while it is
-    /// `Some(t)` with now before `t`, no open lot expires and no open pending lot matures, so
-    /// settling returns without a statement. Otherwise (due, or `None`: unknown) it settles and
-    /// then recomputes the value from the lots left, with two index seeks.
+    /// `Some(t)` with now before `t`, no active hold runs out, no open lot expires and no open
+    /// pending lot matures, so settling returns without a statement. Otherwise (due, or
+    /// `None`: unknown) it settles and then recomputes the value with three index seeks.
     pub fn settle(&mut self, conn: &mut DbConnection) -> StoreResult<Points> {
+        self.settle_but(conn, None)
+    }
+
+    /// [`Account::settle`], leaving hold `kept` alone: the hold the caller resolves itself
+    /// (a capture of an overdue hold is refused as expired, its release is a release).
+    pub fn settle_but(
+        &mut self,
+        conn: &mut DbConnection,
+        kept: Option<&str>,
+    ) -> StoreResult<Points> {
         use crate::schema::point_lots::dsl as l;
         let now_db = to_db_time(self.now);
         if self.row.settle_due_at.is_some_and(|due| now_db < due) {
             return Ok(Points::ZERO);
         }
+        // Holds first: their points go back to their lots, which may be overdue themselves.
+        self.release_overdue_holds(conn, kept)?;
         // Two queries whose literal predicates match the partial indexes `point_lots_open`
         // and `point_lots_maturing` (a bound `remaining > $1` could not use them), so
         // settling stays cheap however many lots a membership has.
@@ -268,9 +290,10 @@ impl Account {
         Ok(expired)
     }
 
-    /// When the membership's next open lot expires or next open pending lot matures
-    /// ([`NOTHING_DUE`] when neither exists): two seeks, on `point_lots_open` and
-    /// `point_lots_maturing` (whose predicates the literal fragments repeat).
+    /// When the membership's next open lot expires, next open pending lot matures or next
+    /// active hold runs out ([`NOTHING_DUE`] when none exists): three seeks, on
+    /// `point_lots_open`, `point_lots_maturing` and `holds_active_membership` (whose predicates
+    /// the literal fragments repeat).
     fn next_due(&self, conn: &mut DbConnection) -> StoreResult<NaiveDateTime> {
         use crate::schema::point_lots::dsl as l;
         let expiry: Option<NaiveDateTime> = native!(conn, c => l::point_lots
@@ -284,7 +307,12 @@ impl Account {
             .filter(LotOpen)
             .select(MinLotSpendableFrom)
             .get_result(c))?;
-        Ok([expiry, maturity]
+        let hold: Option<NaiveDateTime> = native!(conn, c => holds::table
+            .filter(holds::membership_id.eq(&self.row.id))
+            .filter(HoldActive)
+            .select(MinHoldExpiry)
+            .get_result(c))?;
+        Ok([expiry, maturity, hold]
             .into_iter()
             .flatten()
             .min()
@@ -292,7 +320,7 @@ impl Account {
     }
 
     /// Lowers `settle_due_at` to `at` (an unknown value stays unknown).
-    fn due_no_later_than(&mut self, at: NaiveDateTime) {
+    pub(crate) fn due_no_later_than(&mut self, at: NaiveDateTime) {
         if let Some(due) = self.row.settle_due_at.as_mut() {
             *due = (*due).min(at);
         }
@@ -308,6 +336,13 @@ impl Account {
         meta: &EntryMeta,
     ) -> StoreResult<String> {
         self.balances = self.balances.apply(kind, points, delta)?;
+        if kind == EntryKind::ReferralEarned {
+            self.row.referral_earned = self
+                .row
+                .referral_earned
+                .checked_add(points_to_db(points)?)
+                .ok_or_else(|| StoreError::Corrupt("referral points overflow".into()))?;
+        }
         let id = new_id();
         let row = EntryRow {
             id: id.clone(),
@@ -516,6 +551,7 @@ impl Account {
             best_tier_rank: &self.row.best_tier_rank,
             updated_at: &to_db_time(self.now),
             settle_due_at: &self.row.settle_due_at,
+            referral_earned: &self.row.referral_earned,
             id: &self.row.id,
         };
         native!(conn, c => statement.execute(c))?;

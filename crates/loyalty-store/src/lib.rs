@@ -59,6 +59,7 @@ pub use ops::members::{Member, MemberUpdate, Membership, NewMember, Page};
 pub use ops::programs::Program;
 pub use ops::quote::{QuoteRequest, QuoteView};
 pub use ops::redeem::{RedeemOutcome, RedeemRequest};
+pub use ops::redemption_lifecycle::{CancelRedemptionRequest, FulfillRequest};
 pub use ops::reports::{ExpiredPoints, ProgramReport, ReferralReport, TopBy, TopMember};
 pub use ops::reverse::{ReverseOutcome, ReverseRequest, TakenBack};
 pub use ops::reward_redemptions::{RewardRedemptionStatus, RewardRedemptionView, RewardRequest};

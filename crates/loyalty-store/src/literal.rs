@@ -86,3 +86,8 @@ literal! {
     /// The earliest time the selected lots become spendable, NULL when none is selected.
     MinLotSpendableFrom: Nullable<Timestamp> = "MIN(point_lots.spendable_from)"
 }
+
+literal! {
+    /// The earliest expiry of the selected holds, NULL when none is selected.
+    MinHoldExpiry: Nullable<Timestamp> = "MIN(holds.expires_at)"
+}

@@ -167,6 +167,7 @@ diesel::table! {
         joined_at -> Timestamp,
         updated_at -> Timestamp,
         settle_due_at -> Nullable<Timestamp>,
+        referral_earned -> BigInt,
     }
 }
 
@@ -278,6 +279,8 @@ diesel::table! {
         expires_at -> Nullable<Timestamp>,
         created_at -> Timestamp,
         used_at -> Nullable<Timestamp>,
+        cancelled_at -> Nullable<Timestamp>,
+        return_entry_id -> Nullable<Text>,
     }
 }
 

@@ -66,6 +66,7 @@ statement! {
         ", best_tier_rank = " best_tier_rank: Nullable<Integer> => Option<i32>,
         ", updated_at = " updated_at: Timestamp => NaiveDateTime,
         ", settle_due_at = " settle_due_at: Nullable<Timestamp> => Option<NaiveDateTime>,
+        ", referral_earned = " referral_earned: BigInt => i64,
         ", version = version + 1 WHERE id = " id: Text => String,
     } ""
 }

@@ -9,7 +9,9 @@ mod spend_setup;
 
 use chrono::Duration;
 use loyalty_core::{Currency, Error, Money, Reward, RewardKind};
-use loyalty_store::{RewardRedemptionStatus, RewardRequest, RewardView, StoreError};
+use loyalty_store::{
+    FulfillRequest, RewardRedemptionStatus, RewardRequest, RewardView, StoreError,
+};
 use spend_setup::*;
 
 fn coupon(t: &common::TestStore, c: &Checkout) -> RewardView {
@@ -63,13 +65,17 @@ on_both_backends! {
         assert_eq!(entries(t, &c, "redeemed"), 2);
     }
 
-    fn a_donation_has_no_code_and_is_made_at_once(t) {
+    fn a_donation_has_no_code_and_is_active_until_fulfilled(t) {
         let c = open_checkout(t, "Cathay Shop", shop_rules());
         give(t, &c, "300");
         let reward = donation(t, &c);
         let done = t.store.redeem_reward(&c.tenant, reward_req(&c, "k1", &reward.id)).unwrap();
-        assert_eq!((done.coupon_code, done.status), (None, RewardRedemptionStatus::Used));
+        assert_eq!((done.coupon_code.clone(), done.status, done.used_at), (None, RewardRedemptionStatus::Active, None));
         assert_eq!(done.kind, "donation");
+        assert_eq!(balances(t, &c).available, pts("100"));
+        let fulfill = FulfillRequest { idempotency_key: key("k2"), redemption_id: done.id.clone() };
+        let made = t.store.fulfill_redemption(&c.tenant, fulfill).unwrap();
+        assert_eq!((made.status, made.used_at), (RewardRedemptionStatus::Fulfilled, Some(t.store.now())));
         assert_eq!(balances(t, &c).available, pts("100"));
     }
 

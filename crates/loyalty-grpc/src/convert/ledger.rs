@@ -248,6 +248,8 @@ pub fn redemption_to_pb(r: &RewardRedemptionView) -> pb::RewardRedemption {
         RewardRedemptionStatus::Active => pb::RedemptionStatus::Active,
         RewardRedemptionStatus::Used => pb::RedemptionStatus::Used,
         RewardRedemptionStatus::Expired => pb::RedemptionStatus::Expired,
+        RewardRedemptionStatus::Fulfilled => pb::RedemptionStatus::Fulfilled,
+        RewardRedemptionStatus::Cancelled => pb::RedemptionStatus::Cancelled,
     };
     pb::RewardRedemption {
         id: r.id.clone(),
@@ -260,6 +262,10 @@ pub fn redemption_to_pb(r: &RewardRedemptionView) -> pb::RewardRedemption {
         expires_at: opt_time_to_pb(r.expires_at),
         value: r.value.as_ref().map(money_to_pb).unwrap_or_default(),
         member_id: r.member_id.clone(),
+        used_at: opt_time_to_pb(r.used_at),
+        cancelled_at: opt_time_to_pb(r.cancelled_at),
+        kind: r.kind.clone(),
+        program_id: r.program_id.clone(),
     }
 }
 

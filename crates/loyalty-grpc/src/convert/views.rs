@@ -4,6 +4,7 @@
 use loyalty_core::{CardNumber, Currency, Reward, RewardKind};
 use loyalty_store::{CampaignView, Member, MemberUpdate, Membership, Program, RewardView};
 
+use super::ledger::points_to_pb;
 use super::text::{MAX_EMAIL, MAX_NAME, MAX_PHONE, opt_text, text};
 use super::{balances_to_pb, money, points, rules_to_pb, settings_to_pb, time_to_pb};
 use crate::error::{ApiError, ApiResult};
@@ -56,6 +57,7 @@ pub fn membership_to_pb(m: Membership) -> pb::Membership {
         program_id: m.program_id,
         tier: m.tier.unwrap_or_default(),
         joined_at: time_to_pb(m.joined_at),
+        referral_earned: points_to_pb(m.referral_earned.value()),
     }
 }
 

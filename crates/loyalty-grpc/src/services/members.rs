@@ -7,6 +7,7 @@ use tonic::{Request, Response, Status};
 
 use super::{blocking, reading, writing};
 use crate::auth::{caller, tenant_for_member, tenant_of};
+use crate::convert::ledger::points_to_pb;
 use crate::convert::text::{MAX_CUSTOMER_ID, MAX_EMAIL, MAX_NAME, MAX_PHONE};
 use crate::convert::{
     card_number, id, idempotency_key, member_to_pb, member_update_from_pb, membership_to_pb,
@@ -110,9 +111,13 @@ impl pb::member_service_server::MemberService for MemberApi {
         let who = caller(&request)?;
         let pb::GetMemberRequest { member_id } = request.into_inner();
         let (tenant, member_id) = member_scope(&who, &member_id, SELF_READ)?;
-        let member = reading(&self.store, move |s| s.get_member(&tenant, &member_id)).await?;
+        let (member, referral) = reading(&self.store, move |s| {
+            s.get_member_with_referrals(&tenant, &member_id)
+        })
+        .await?;
         Ok(Response::new(pb::GetMemberResponse {
             member: Some(member_to_pb(member)),
+            referral_earned: points_to_pb(referral),
         }))
     }
 

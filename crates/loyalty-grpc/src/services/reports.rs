@@ -57,6 +57,11 @@ impl pb::report_service_server::ReportService for ReportApi {
             expired: points_to_pb(r.expired),
             reversed: points_to_pb(r.reversed),
             redemption_rate: r.redemption_rate.normalize().to_string(),
+            referral: points_to_pb(r.referral),
+            campaign: points_to_pb(r.campaign),
+            tier_bonus: points_to_pb(r.tier_bonus),
+            adjusted_up: points_to_pb(r.adjusted_up),
+            adjusted_down: points_to_pb(r.adjusted_down),
         }))
     }
 

@@ -2,23 +2,28 @@
 //! member's redemption history, and using a coupon at checkout.
 //!
 //! A member credential may redeem and list for itself only; services and admins for any
-//! member of their tenant. Marking a coupon used is the till's job (service or admin).
+//! member of their tenant. Marking a coupon used is the till's job (service or admin), and so
+//! is recording a donation made or an item handed over; cancelling a redemption (which gives
+//! its points back) is an admin's.
 
-use loyalty_store::{RewardRequest, Role, Store};
+use loyalty_store::{CancelRedemptionRequest, FulfillRequest, RewardRequest, Role, Store};
 use tonic::{Request, Response, Status};
 
 use super::{Done, blocking, writing, writing_keyed};
 use crate::auth::{caller, tenant_for_member, tenant_of};
 use crate::convert::ledger::redemption_to_pb;
-use crate::convert::{id, idempotency_key, opt_id, page_size};
+use crate::convert::text::MAX_REASON;
+use crate::convert::{id, idempotency_key, opt_id, opt_text, page_size};
 use crate::error::{ApiError, ApiResult};
 use crate::observe::{Movement, count_points};
 use crate::pb;
 
 /// Who may redeem a reward or list redemptions (a member only its own).
 const REDEEMERS: &[Role] = &[Role::Service, Role::Admin, Role::Member];
-/// Who may mark a coupon used.
+/// Who may mark a coupon used, or a donation or item fulfilled.
 const TILLS: &[Role] = &[Role::Service, Role::Admin];
+/// Who may cancel a redemption.
+const ADMINS: &[Role] = &[Role::Admin];
 
 /// The longest coupon code accepted as typed (16 characters plus separators).
 const MAX_CODE_LEN: usize = 64;
@@ -133,6 +138,55 @@ impl pb::reward_service_server::RewardService for RewardApi {
         })
         .await?;
         Ok(Response::new(pb::MarkCouponUsedResponse {
+            redemption: Some(redemption_to_pb(&redemption)),
+        }))
+    }
+
+    async fn fulfill_redemption(
+        &self,
+        request: Request<pb::FulfillRedemptionRequest>,
+    ) -> Result<Response<pb::FulfillRedemptionResponse>, Status> {
+        let tenant = tenant_of(&caller(&request)?, TILLS)?;
+        let pb::FulfillRedemptionRequest {
+            idempotency_key: key,
+            redemption_id,
+        } = request.into_inner();
+        let request = FulfillRequest {
+            idempotency_key: idempotency_key(&key)?,
+            redemption_id: id("redemption_id", &redemption_id)?,
+        };
+        let redemption =
+            writing(&self.store, move |s| s.fulfill_redemption(&tenant, request)).await?;
+        Ok(Response::new(pb::FulfillRedemptionResponse {
+            redemption: Some(redemption_to_pb(&redemption)),
+        }))
+    }
+
+    async fn cancel_redemption(
+        &self,
+        request: Request<pb::CancelRedemptionRequest>,
+    ) -> Result<Response<pb::CancelRedemptionResponse>, Status> {
+        let who = caller(&request)?;
+        let tenant = tenant_of(&who, ADMINS)?;
+        let pb::CancelRedemptionRequest {
+            idempotency_key: key,
+            redemption_id,
+            reason,
+        } = request.into_inner();
+        let request = CancelRedemptionRequest {
+            idempotency_key: idempotency_key(&key)?,
+            redemption_id: id("redemption_id", &redemption_id)?,
+            reason: opt_text("reason", &reason, MAX_REASON)?,
+            actor: who.key_id,
+        };
+        let (redemption, done) = writing_keyed(&self.store, "cancel_redemption", move |s| {
+            s.cancel_redemption(&tenant, request)
+        })
+        .await?;
+        if done == Done::Now {
+            count_points(Movement::Returned, redemption.points.value());
+        }
+        Ok(Response::new(pb::CancelRedemptionResponse {
             redemption: Some(redemption_to_pb(&redemption)),
         }))
     }

@@ -54,6 +54,10 @@ pub struct MembershipRow {
     /// [`crate::account::Account::settle`]). Absent from results recorded before it existed.
     #[serde(default)]
     pub settle_due_at: Option<NaiveDateTime>,
+    /// Lifetime referral points (ten-thousandths): the sum of the membership's
+    /// `referral_earned` entries. Absent from results recorded before it existed.
+    #[serde(default)]
+    pub referral_earned: i64,
 }
 
 impl MembershipRow {

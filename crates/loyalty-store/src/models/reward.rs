@@ -36,4 +36,6 @@ pub struct RewardRedemptionRow {
     pub expires_at: Option<NaiveDateTime>,
     pub created_at: NaiveDateTime,
     pub used_at: Option<NaiveDateTime>,
+    pub cancelled_at: Option<NaiveDateTime>,
+    pub return_entry_id: Option<String>,
 }

@@ -79,6 +79,16 @@ fn mark_coupon_used_in(
                 when.unwrap_or_default()
             )));
         }
+        RewardRedemptionStatus::Cancelled => {
+            return Err(StoreError::FailedPrecondition(format!(
+                "coupon {code} was cancelled and its points given back"
+            )));
+        }
+        RewardRedemptionStatus::Fulfilled => {
+            return Err(StoreError::Corrupt(format!(
+                "coupon {code} is recorded as fulfilled, a status only donations and items have"
+            )));
+        }
     }
     let used_at = to_db_time(now);
     // The status condition is the backstop against two concurrent uses.

@@ -363,6 +363,7 @@ fn insert_membership(
         updated_at: now,
         // A new membership has no lots: nothing can be due until one is credited.
         settle_due_at: Some(crate::account::NOTHING_DUE),
+        referral_earned: 0,
     };
     diesel::insert_into(memberships::table)
         .values(&row)

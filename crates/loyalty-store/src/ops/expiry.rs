@@ -1,5 +1,5 @@
-//! The expiry sweep: expires overdue lots and matures pending lots whose pending period is
-//! over, for memberships nobody has touched since.
+//! The expiry sweep: expires overdue lots, matures pending lots whose pending period is over,
+//! and releases holds whose time-to-live passed, for memberships nobody has touched since.
 //!
 //! Every point-changing operation already settles its membership first
 //! ([`Account::settle`]), so balances are right whenever they are used; the sweep makes them
@@ -18,8 +18,8 @@ use serde::{Deserialize, Serialize};
 use crate::account::Account;
 use crate::clock::to_db_time;
 use crate::error::StoreResult;
-use crate::literal::{LotOpen, LotPending};
-use crate::schema::{ledger_entries, point_lots};
+use crate::literal::{HoldActive, LotOpen, LotPending};
+use crate::schema::{holds, ledger_entries, point_lots};
 use crate::store::Store;
 
 /// What one sweep did.
@@ -31,12 +31,16 @@ pub struct ExpiryReport {
     pub points_expired: Decimal,
     /// Pending lots that became spendable.
     pub lots_matured: u32,
+    /// Holds whose time-to-live passed, released.
+    #[serde(default)]
+    pub holds_released: u32,
 }
 
 impl Store {
     /// Settles up to `batch` memberships (of `tenant`, or of every tenant) that have overdue or
-    /// matured lots: their overdue lots expire (oldest expiry first), their due pending lots
-    /// become spendable. Call it again until it reports no memberships.
+    /// matured lots or overdue active holds: their overdue holds are released, their overdue
+    /// lots expire (oldest expiry first), their due pending lots become spendable. Call it
+    /// again until it reports no memberships.
     pub fn expire_due(&self, tenant: Option<&str>, batch: u32) -> StoreResult<ExpiryReport> {
         let now = self.now();
         let now_db = to_db_time(now);
@@ -60,12 +64,22 @@ impl Store {
                 .distinct()
                 .limit(limit)
                 .into_boxed();
+            // `holds_active_expiry ... WHERE status = 'active'`.
+            let mut run_out = holds::table
+                .filter(HoldActive)
+                .filter(holds::expires_at.le(now_db))
+                .select((holds::tenant_id, holds::membership_id))
+                .distinct()
+                .limit(limit)
+                .into_boxed();
             if let Some(tenant) = tenant {
                 overdue = overdue.filter(point_lots::tenant_id.eq(tenant));
                 ripe = ripe.filter(point_lots::tenant_id.eq(tenant));
+                run_out = run_out.filter(holds::tenant_id.eq(tenant));
             }
             let mut due: BTreeSet<(String, String)> = overdue.load(conn)?.into_iter().collect();
             due.extend(ripe.load::<(String, String)>(conn)?);
+            due.extend(run_out.load::<(String, String)>(conn)?);
             Ok(due)
         })?;
         let mut report = ExpiryReport::default();
@@ -74,7 +88,7 @@ impl Store {
             .into_iter()
             .take(usize::try_from(limit).unwrap_or(usize::MAX))
         {
-            let (points, matured) = self.write(|conn| {
+            let (points, matured, released) = self.write(|conn| {
                 let mut acct = Account::lock(conn, &tenant_id, &membership_id, now)?;
                 let points = acct.settle(conn)?;
                 acct.save(conn)?;
@@ -87,9 +101,10 @@ impl Store {
                         .count()
                         .get_result::<i64>(conn)?
                 };
-                Ok((points, matured))
+                Ok((points, matured, acct.holds_released))
             })?;
             report.memberships += 1;
+            report.holds_released += released;
             report.lots_matured += u32::try_from(matured).unwrap_or(u32::MAX);
             expired = expired.checked_add(points)?;
         }

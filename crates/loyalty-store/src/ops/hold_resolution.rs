@@ -16,20 +16,19 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use loyalty_core::hold::{self, Hold, HoldOutcome, HoldStatus};
 use loyalty_core::ledger::{BucketDelta, EntryKind};
-use loyalty_core::lots::Allocation;
 use loyalty_core::{Currency, Money, Redemption};
 
-use crate::account::{Account, EntryMeta, parse_id};
+use crate::account::{Account, EntryMeta, hold_of};
 use crate::amounts::{money_from_db, points_from_db};
-use crate::clock::{from_db_time, to_db_time};
+use crate::clock::to_db_time;
 use crate::db::{DbConnection, native};
 use crate::error::{StoreError, StoreResult};
-use crate::models::ledger::{AllocationRow, HoldRow};
+use crate::models::ledger::HoldRow;
 use crate::ops::earn::check_actor;
 use crate::ops::holds::{CaptureRequest, HoldView, ReleaseRequest, currency_of, hold_view};
 use crate::ops::rules_cache::load_program;
 use crate::ops::spending::add_to_bill;
-use crate::schema::{holds, ledger_entries, lot_allocations};
+use crate::schema::holds;
 use crate::store::Store;
 
 /// Holds the expiry sweep handles per call.
@@ -43,38 +42,8 @@ struct LockedHold {
     currency: Currency,
 }
 
-/// Rebuilds the core hold from its row and the allocations of its `reserved` entry.
-fn hold_of(conn: &mut DbConnection, row: &HoldRow) -> StoreResult<Hold> {
-    let rows: Vec<AllocationRow> = native!(conn, c => lot_allocations::table
-        .inner_join(ledger_entries::table)
-        .filter(lot_allocations::hold_id.eq(&row.id))
-        .filter(ledger_entries::kind.eq(EntryKind::Reserved.as_str()))
-        // Allocation ids are time-ordered and written in spending order.
-        .order(lot_allocations::id)
-        .select(AllocationRow::as_select())
-        .load(c))?;
-    let allocations = rows
-        .iter()
-        .map(|a| {
-            Ok(Allocation {
-                lot_id: parse_id(&a.lot_id)?,
-                points: points_from_db(a.points)?,
-            })
-        })
-        .collect::<StoreResult<Vec<_>>>()?;
-    let status = row
-        .status
-        .parse::<HoldStatus>()
-        .map_err(|e| StoreError::Corrupt(format!("hold {}: {e}", row.id)))?;
-    Ok(Hold {
-        points: points_from_db(row.points)?,
-        status,
-        expires_at: from_db_time(row.expires_at),
-        allocations,
-    })
-}
-
-/// Locks the membership of hold `hold_id` of `tenant`, settles it, and loads the hold.
+/// Locks the membership of hold `hold_id` of `tenant`, settles it (releasing its other overdue
+/// holds), and loads the hold.
 fn lock_hold(
     conn: &mut DbConnection,
     tenant: &str,
@@ -94,7 +63,7 @@ fn lock_hold(
         id: hold_id.to_owned(),
     })?;
     let mut acct = Account::lock(conn, tenant, &membership_id, now)?;
-    acct.settle(conn)?;
+    acct.settle_but(conn, Some(hold_id))?;
     let row: HoldRow = native!(conn, c => holds::table
         .find(hold_id)
         .select(HoldRow::as_select())
@@ -142,40 +111,8 @@ fn finish(
 ) -> StoreResult<HoldView> {
     let row = &locked.row;
     let acct = &mut locked.acct;
-    let meta = EntryMeta {
-        reference: Some(row.reference.clone()),
-        hold_id: Some(row.id.clone()),
-        ..EntryMeta::by(actor)
-    };
-    if !outcome.captured.is_zero() {
-        let delta = BucketDelta {
-            held: -outcome.captured.value(),
-            ..BucketDelta::ZERO
-        };
-        acct.post(conn, EntryKind::Captured, outcome.captured, &delta, &meta)?;
-        let value = captured_value(conn, row, &acct.row.program_id, locked.currency, outcome)?;
-        let membership = acct.row.clone();
-        add_to_bill(
-            conn,
-            &membership,
-            &row.reference,
-            row.bill_total,
-            outcome.captured,
-            &value,
-            now,
-        )?;
-    }
-    if !outcome.released.is_zero() {
-        let delta = BucketDelta {
-            available: outcome.released.value(),
-            held: -outcome.released.value(),
-            ..BucketDelta::ZERO
-        };
-        let entry = acct.post(conn, EntryKind::Released, outcome.released, &delta, &meta)?;
-        acct.give_back_to_lots(conn, &entry, Some(&row.id), &outcome.released_allocations)?;
-        // Points given back to a lot that expired while they were held expire now.
-        acct.settle(conn)?;
-    }
+    // The hold's status changes first, so that the settling below (after points went back to
+    // their lots) sees it resolved. The status condition is the database's backstop.
     let status = locked.hold.status.as_str();
     let captured = crate::amounts::points_to_db(outcome.captured)?;
     let resolved_at = to_db_time(now);
@@ -195,6 +132,40 @@ fn finish(
             "hold {} was resolved by another operation; a hold is resolved exactly once",
             row.id
         )));
+    }
+    if !outcome.captured.is_zero() {
+        let meta = EntryMeta {
+            reference: Some(row.reference.clone()),
+            hold_id: Some(row.id.clone()),
+            ..EntryMeta::by(actor)
+        };
+        let delta = BucketDelta {
+            held: -outcome.captured.value(),
+            ..BucketDelta::ZERO
+        };
+        acct.post(conn, EntryKind::Captured, outcome.captured, &delta, &meta)?;
+        let value = captured_value(conn, row, &acct.row.program_id, locked.currency, outcome)?;
+        let membership = acct.row.clone();
+        add_to_bill(
+            conn,
+            &membership,
+            &row.reference,
+            row.bill_total,
+            outcome.captured,
+            &value,
+            now,
+        )?;
+    }
+    if !outcome.released.is_zero() {
+        acct.give_back_held(
+            conn,
+            row,
+            outcome.released,
+            &outcome.released_allocations,
+            actor,
+        )?;
+        // Points given back to a lot that expired while they were held expire now.
+        acct.settle(conn)?;
     }
     acct.save(conn)?;
     let mut resolved = locked.row.clone();

@@ -156,7 +156,8 @@ pub struct HoldView {
     /// What is left to pay by card once the held points are captured (after discounts and
     /// earlier redemptions on the bill).
     pub to_pay: Money,
-    /// When the hold stops being capturable and is released by the expiry sweep.
+    /// When the hold stops being capturable; from then on the next operation on the
+    /// membership (or the expiry sweep, or `ExpirePoints`) releases it.
     pub expires_at: DateTime<Utc>,
     /// When the points were reserved.
     pub created_at: DateTime<Utc>,
@@ -288,6 +289,8 @@ impl Store {
                     ..EntryMeta::by(&req.actor)
                 };
                 acct.debit(conn, EntryKind::Reserved, redemption.points, &meta)?;
+                // The next operation after the hold's time-to-live settles and releases it.
+                acct.due_no_later_than(row.expires_at);
                 acct.save(conn)?;
                 let balances = acct.balances;
                 hold_view(&row, &acct.row, rules.currency, balances)
@@ -310,8 +313,8 @@ impl Store {
     }
 
     /// A member's holds in a program, the newest [`MAX_LISTED_HOLDS`] first (every status; an
-    /// active hold past its `expires_at` stays active until it is released or the expiry sweep
-    /// reaches it).
+    /// active hold past its `expires_at` stays active until it is released, the next operation
+    /// on the membership settles it, or the expiry sweep reaches it).
     pub fn list_holds(
         &self,
         tenant: &str,

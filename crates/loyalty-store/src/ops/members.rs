@@ -2,10 +2,12 @@
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use loyalty_core::{Balances, CardNumber};
+use loyalty_core::{Balances, CardNumber, Points};
+use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 use crate::account::balances_of;
+use crate::amounts::points_from_db;
 use crate::clock::from_db_time;
 use crate::db::{DbConnection, native};
 use crate::error::{StoreError, StoreResult};
@@ -103,6 +105,9 @@ pub struct Membership {
     pub tier: Option<String>,
     /// When the member joined.
     pub joined_at: DateTime<Utc>,
+    /// Lifetime points earned as a referrer on referred members' bills (part of
+    /// `balances.earned`; a later reversal of such a bill shows in `balances.reversed`).
+    pub referral_earned: Points,
 }
 
 impl TryFrom<MembershipRow> for Membership {
@@ -111,6 +116,7 @@ impl TryFrom<MembershipRow> for Membership {
     fn try_from(r: MembershipRow) -> StoreResult<Self> {
         Ok(Membership {
             balances: balances_of(&r)?,
+            referral_earned: points_from_db(r.referral_earned)?,
             id: r.id,
             member_id: r.member_id,
             program_id: r.program_id,
@@ -268,6 +274,24 @@ impl Store {
     ) -> StoreResult<Membership> {
         self.read(|conn| {
             Membership::try_from(find_membership(conn, tenant, member_id, program_id)?)
+        })
+    }
+
+    /// A member with the referral points it earned in all its programs (the sum of its
+    /// memberships' lifetime referral points).
+    pub fn get_member_with_referrals(
+        &self,
+        tenant: &str,
+        member_id: &str,
+    ) -> StoreResult<(Member, Decimal)> {
+        self.read(|conn| {
+            let member = Member::from(load_member(conn, tenant, member_id)?);
+            let units: i64 = native!(conn, c => memberships::table
+                .filter(memberships::tenant_id.eq(tenant))
+                .filter(memberships::member_id.eq(member_id))
+                .select(crate::ops::sums::sum("referral_earned"))
+                .get_result(c))?;
+            Ok((member, crate::amounts::from_db(units)))
         })
     }
 

@@ -18,6 +18,7 @@ pub mod programs;
 pub mod quote;
 pub mod rate_limit;
 pub mod redeem;
+pub mod redemption_lifecycle;
 pub mod reports;
 pub mod reverse;
 pub mod reward_redemptions;

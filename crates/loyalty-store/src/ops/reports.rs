@@ -1,6 +1,7 @@
 //! Program reports: outstanding points and their money value (the liability), lifetime or
-//! windowed flows (earned, redeemed, expired, reversed), the redemption rate, expired points,
-//! top members and referral effectiveness. Every number is an SQL aggregate over exact
+//! windowed flows (earned, with its referral, campaign and tier-bonus parts; admin adjustments
+//! apart; redeemed, expired, reversed), the redemption rate, expired points, top members and
+//! referral effectiveness. Every number is an SQL aggregate over exact
 //! ten-thousandths, computed in one read transaction.
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
@@ -38,13 +39,24 @@ pub struct ProgramReport {
     /// What the outstanding points are worth at the program's redemption rate (`None` when
     /// points cannot pay bills in this program).
     pub liability: Option<Decimal>,
-    /// Points earned (earning kinds and upward adjustments) in the window, or ever.
+    /// Points earned (every earning kind: bills, actions, referrals, campaigns, tier
+    /// bonuses) in the window, or ever. Admin adjustments are not earnings: see `adjusted_up`.
     pub earned: Decimal,
-    /// Points redeemed or captured, net of points given back by returns.
+    /// The part of `earned` that referrers earned on referred members' bills.
+    pub referral: Decimal,
+    /// The part of `earned` that campaigns added.
+    pub campaign: Decimal,
+    /// The part of `earned` that tier upgrades granted.
+    pub tier_bonus: Decimal,
+    /// Points admins added by hand.
+    pub adjusted_up: Decimal,
+    /// Points admins took away by hand.
+    pub adjusted_down: Decimal,
+    /// Points redeemed or captured, net of points given back by returns and cancellations.
     pub redeemed: Decimal,
     /// Points that expired.
     pub expired: Decimal,
-    /// Points taken back by reversals and downward adjustments.
+    /// Points taken back by reversals of cancelled or returned bills.
     pub reversed: Decimal,
     /// `redeemed / earned`, rounded to 4 decimal places; zero when nothing was earned.
     pub redemption_rate: Decimal,
@@ -98,10 +110,16 @@ pub struct ReferralReport {
     pub referred_members_who_earned: u64,
 }
 
-/// Flows of one program from its entries, by the rules of `Balances::apply`.
+/// Flows of one program from its entries, by kind (adjustments by direction, as
+/// `Balances::apply` tells them apart).
 #[derive(Debug, Default)]
 struct Flows {
     earned: i64,
+    referral: i64,
+    campaign: i64,
+    tier_bonus: i64,
+    adjusted_up: i64,
+    adjusted_down: i64,
     redeemed: i64,
     expired: i64,
     reversed: i64,
@@ -134,8 +152,8 @@ fn flows_from_entries(
         .select(sum("points"))
         .get_result(conn)?;
     let mut flows = Flows {
-        reversed: adjusted_down,
-        earned: -adjusted_down,
+        adjusted_down,
+        adjusted_up: -adjusted_down,
         ..Flows::default()
     };
     for (kind, points) in by_kind {
@@ -143,8 +161,16 @@ fn flows_from_entries(
             continue;
         };
         match kind {
-            EntryKind::Adjusted => flows.earned += points,
-            k if k.is_earning() => flows.earned += points,
+            EntryKind::Adjusted => flows.adjusted_up += points,
+            k if k.is_earning() => {
+                flows.earned += points;
+                match k {
+                    EntryKind::ReferralEarned => flows.referral += points,
+                    EntryKind::CampaignBonus => flows.campaign += points,
+                    EntryKind::TierBonus => flows.tier_bonus += points,
+                    _ => {}
+                }
+            }
             EntryKind::Redeemed | EntryKind::Captured => flows.redeemed += points,
             EntryKind::Returned => flows.redeemed -= points,
             EntryKind::Expired => flows.expired += points,
@@ -179,9 +205,9 @@ fn number(n: i64) -> u64 {
 
 impl Store {
     /// A program's report: members and outstanding points now, with their money value; the
-    /// flows of points in `[from, to)` (from the entries), or over the program's lifetime
-    /// when neither bound is given (from the memberships' lifetime totals, which the
-    /// invariant checker proves equal to the entries).
+    /// flows of points in `[from, to)`, or over the program's lifetime when neither bound is
+    /// given, summed from the entries by kind (so adjustments stay apart from earnings, which
+    /// the memberships' lifetime totals do not tell).
     pub fn program_report(
         &self,
         tenant: &str,
@@ -192,35 +218,12 @@ impl Store {
         use crate::schema::memberships::dsl as m;
         self.read(|conn| {
             let program = load_program(conn, tenant, program_id)?;
-            let (members, outstanding, earned, redeemed, expired, reversed): (
-                i64,
-                i64,
-                i64,
-                i64,
-                i64,
-                i64,
-            ) = m::memberships
+            let (members, outstanding): (i64, i64) = m::memberships
                 .filter(m::tenant_id.eq(tenant))
                 .filter(m::program_id.eq(program_id))
-                .select((
-                    count_star(),
-                    sum("available + pending + held"),
-                    sum("earned"),
-                    sum("redeemed"),
-                    sum("expired"),
-                    sum("reversed"),
-                ))
+                .select((count_star(), sum("available + pending + held")))
                 .get_result(conn)?;
-            let flows = if from.is_none() && to.is_none() {
-                Flows {
-                    earned,
-                    redeemed,
-                    expired,
-                    reversed,
-                }
-            } else {
-                flows_from_entries(conn, program_id, from, to)?
-            };
+            let flows = flows_from_entries(conn, program_id, from, to)?;
             // A sum over memberships may exceed what one balance can hold, so it is neither
             // `Points` nor `Money`; its value is computed with checked arithmetic, and a value
             // out of range is an answer the caller can read, not an internal error.
@@ -248,6 +251,11 @@ impl Store {
                 points_outstanding: outstanding,
                 liability,
                 earned,
+                referral: from_db(flows.referral),
+                campaign: from_db(flows.campaign),
+                tier_bonus: from_db(flows.tier_bonus),
+                adjusted_up: from_db(flows.adjusted_up),
+                adjusted_down: from_db(flows.adjusted_down),
                 redeemed,
                 expired: from_db(flows.expired),
                 reversed: from_db(flows.reversed),

@@ -1,9 +1,10 @@
 //! Redeeming catalog rewards with points, and the member's redemption history.
 //!
-//! A coupon redemption gets a unique, unguessable code (see [`coupons`](super::coupons)). A
-//! redemption is `active` until used or expired; an active coupon past its `expires_at` reads as
-//! `expired`. A donation is made when it is redeemed, so it is `used` at once; an item stays
-//! `active` (to be handed over).
+//! A coupon redemption gets a unique, unguessable code (see [`coupons`](super::coupons)). Every
+//! redemption starts `active`; a coupon becomes `used` at a till, a donation or an item
+//! `fulfilled` (the donation made, the item handed over); an active coupon past its
+//! `expires_at` reads as `expired`; an admin may cancel an active one, which gives its points
+//! back (see [`redemption_lifecycle`](super::redemption_lifecycle)).
 
 use std::collections::BTreeMap;
 
@@ -65,12 +66,17 @@ impl Fingerprint for RewardRequest {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum RewardRedemptionStatus {
-    /// Not used yet (a coupon within its validity, an item not handed over).
+    /// Not used yet (a coupon within its validity, a donation not made yet, an item not handed
+    /// over).
     Active,
-    /// Used (a coupon at checkout, a donation when made).
+    /// A coupon used at checkout.
     Used,
+    /// A donation made or an item handed over.
+    Fulfilled,
     /// A coupon past its validity.
     Expired,
+    /// Cancelled by an admin while active; its points were given back.
+    Cancelled,
 }
 
 impl RewardRedemptionStatus {
@@ -79,7 +85,9 @@ impl RewardRedemptionStatus {
         match self {
             RewardRedemptionStatus::Active => "active",
             RewardRedemptionStatus::Used => "used",
+            RewardRedemptionStatus::Fulfilled => "fulfilled",
             RewardRedemptionStatus::Expired => "expired",
+            RewardRedemptionStatus::Cancelled => "cancelled",
         }
     }
 }
@@ -117,8 +125,10 @@ pub struct RewardRedemptionView {
     pub expires_at: Option<DateTime<Utc>>,
     /// When it was redeemed.
     pub created_at: DateTime<Utc>,
-    /// When it was used.
+    /// When it was used (a coupon) or fulfilled (a donation, an item).
     pub used_at: Option<DateTime<Utc>>,
+    /// When an admin cancelled it (and its points were given back).
+    pub cancelled_at: Option<DateTime<Utc>>,
 }
 
 /// The status a redemption reads as at `now`.
@@ -128,6 +138,8 @@ pub(crate) fn status_at(
 ) -> StoreResult<RewardRedemptionStatus> {
     Ok(match row.status.as_str() {
         "used" => RewardRedemptionStatus::Used,
+        "fulfilled" => RewardRedemptionStatus::Fulfilled,
+        "cancelled" => RewardRedemptionStatus::Cancelled,
         "expired" => RewardRedemptionStatus::Expired,
         "active" if row.expires_at.is_some_and(|e| from_db_time(e) <= now) => {
             RewardRedemptionStatus::Expired
@@ -143,14 +155,17 @@ pub(crate) fn status_at(
 }
 
 /// What a view needs besides the redemption row.
-struct Context<'a> {
+pub(crate) struct Context<'a> {
     reward: &'a RewardRow,
     member_id: &'a str,
     currency: Currency,
     now: DateTime<Utc>,
 }
 
-fn view(row: &RewardRedemptionRow, ctx: &Context<'_>) -> StoreResult<RewardRedemptionView> {
+pub(crate) fn view(
+    row: &RewardRedemptionRow,
+    ctx: &Context<'_>,
+) -> StoreResult<RewardRedemptionView> {
     Ok(RewardRedemptionView {
         id: row.id.clone(),
         reward_id: row.reward_id.clone(),
@@ -171,6 +186,7 @@ fn view(row: &RewardRedemptionRow, ctx: &Context<'_>) -> StoreResult<RewardRedem
         expires_at: row.expires_at.map(from_db_time),
         created_at: from_db_time(row.created_at),
         used_at: row.used_at.map(from_db_time),
+        cancelled_at: row.cancelled_at.map(from_db_time),
     })
 }
 
@@ -249,7 +265,6 @@ impl Store {
                 let cost = points_from_db(reward.cost)?;
                 let (entry_id, _) = acct.debit(conn, EntryKind::Redeemed, cost, &meta)?;
                 let coupon = reward.kind == "coupon";
-                let donation = reward.kind == "donation";
                 let row = RewardRedemptionRow {
                     id,
                     tenant_id: tenant.to_owned(),
@@ -258,19 +273,17 @@ impl Store {
                     entry_id,
                     points: reward.cost,
                     coupon_code: coupon.then(new_coupon_code),
-                    status: if donation {
-                        RewardRedemptionStatus::Used
-                    } else {
-                        RewardRedemptionStatus::Active
-                    }
-                    .as_str()
-                    .to_owned(),
+                    // Every redemption starts active, a donation too: it is fulfilled
+                    // when the donation is made.
+                    status: RewardRedemptionStatus::Active.as_str().to_owned(),
                     expires_at: reward
                         .validity_days
                         .filter(|_| coupon)
                         .map(|days| to_db_time(now + Duration::days(i64::from(days)))),
                     created_at: to_db_time(now),
-                    used_at: donation.then(|| to_db_time(now)),
+                    used_at: None,
+                    cancelled_at: None,
+                    return_entry_id: None,
                 };
                 diesel::insert_into(reward_redemptions::table)
                     .values(&row)

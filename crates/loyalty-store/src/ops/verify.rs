@@ -8,8 +8,12 @@
 //! instant, and its memory stays bounded: memberships are checked a page at a time, each page
 //! in one read transaction (one consistent snapshot of those memberships).
 //!
-//! It also checks what the database cannot: no bill has more returned than its total, and the
-//! tier measure's day buckets of qualifying spend equal the bills they summarize.
+//! It also checks what the database cannot: the lifetime referral points equal the
+//! `referral_earned` entries, no bill has more returned than its total, the
+//! tier measure's day buckets of qualifying spend equal the bills they summarize, and every
+//! cancelled reward redemption gave its points back with a `returned` entry.
+
+mod redemptions;
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
@@ -47,6 +51,14 @@ pub enum Discrepancy {
         /// What the day's bucket holds.
         kept: rust_decimal::Decimal,
     },
+    /// A cancelled reward redemption of the membership did not give its points back as it
+    /// must.
+    Redemption {
+        /// The redemption.
+        id: String,
+        /// What is wrong.
+        problem: String,
+    },
     /// A bill of the membership contradicts itself.
     Bill {
         /// The bill's reference.
@@ -74,6 +86,9 @@ impl fmt::Display for MembershipViolation {
             Discrepancy::Balance(v) => write!(f, "{v}"),
             Discrepancy::Entries(problem) => f.write_str(problem),
             Discrepancy::Bill { reference, problem } => write!(f, "bill {reference:?}: {problem}"),
+            Discrepancy::Redemption { id, problem } => {
+                write!(f, "reward redemption {id}: {problem}")
+            }
             Discrepancy::QualifyingSpend { day, bills, kept } => write!(
                 f,
                 "the qualifying spend kept for {day} is {kept}, its bills add up to {bills}"
@@ -207,6 +222,7 @@ fn check_page(
         .load(conn)?;
 
     let spend_days = spend_day_mismatches(conn, &ids)?;
+    let bad_redemptions = redemptions::redemption_mismatches(conn, &ids)?;
 
     let mut by_membership: HashMap<&str, HashMap<EntryKind, KindSums>> = HashMap::new();
     let mut found = Vec::new();
@@ -242,6 +258,19 @@ fn check_page(
         let kinds = by_membership.get(m.id.as_str()).unwrap_or(&none);
         let from_entries =
             from_entry_sums(kinds, adjusted_down.get(&m.id).copied().unwrap_or_default());
+        let referral = kinds
+            .get(&EntryKind::ReferralEarned)
+            .map_or(0, |sums| sums.points);
+        if referral != m.referral_earned {
+            report(
+                m,
+                Discrepancy::Entries(format!(
+                    "its lifetime referral points are {}, its referral_earned entries add up to {}",
+                    from_db(m.referral_earned),
+                    from_db(referral)
+                )),
+            );
+        }
         let lots = lot_totals(
             &lot_sums,
             held.get(&m.id).copied().unwrap_or_default(),
@@ -272,6 +301,15 @@ fn check_page(
                 Discrepancy::Bill {
                     reference: reference.clone(),
                     problem: "more was returned than the bill's total".into(),
+                },
+            );
+        }
+        for (_, id, problem) in bad_redemptions.iter().filter(|(m_id, ..)| m_id == &m.id) {
+            report(
+                m,
+                Discrepancy::Redemption {
+                    id: id.clone(),
+                    problem: problem.clone(),
                 },
             );
         }

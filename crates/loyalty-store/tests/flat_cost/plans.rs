@@ -102,9 +102,13 @@ const HISTORY: [&str; 9] = [
     "memberships",
 ];
 
-/// Partial indexes that hold only a membership's open lots, so `membership_id=?` alone is not
-/// a walk through its history.
-const OPEN_LOTS: [&str; 2] = ["point_lots_open", "point_lots_maturing"];
+/// Partial indexes that hold only a membership's open lots (and active holds), so
+/// `membership_id=?` alone is not a walk through its history.
+const OPEN_LOTS: [&str; 3] = [
+    "point_lots_open",
+    "point_lots_maturing",
+    "holds_active_membership",
+];
 
 /// What is wrong with one line of a plan, if anything.
 fn problem(line: &str) -> Option<String> {
@@ -249,6 +253,10 @@ fn every_hot_path_statement_finds_its_rows_through_an_index() {
         (
             "maturing lots",
             "point_lots USING INDEX point_lots_maturing (membership_id=? AND spendable_from<?)",
+        ),
+        (
+            "the next active hold to run out",
+            "holds USING COVERING INDEX holds_active_membership (membership_id=?)",
         ),
         (
             "a bill's own lots",

@@ -107,6 +107,9 @@ pub(crate) struct StoredRewardRedemption {
     expires_at: Option<DateTime<Utc>>,
     created_at: DateTime<Utc>,
     used_at: Option<DateTime<Utc>>,
+    /// Absent from records of earlier releases (which could not cancel).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    cancelled_at: Option<DateTime<Utc>>,
 }
 
 impl From<RewardRedemptionView> for StoredRewardRedemption {
@@ -127,6 +130,7 @@ impl From<RewardRedemptionView> for StoredRewardRedemption {
             expires_at,
             created_at,
             used_at,
+            cancelled_at,
         } = r;
         StoredRewardRedemption {
             id,
@@ -144,6 +148,7 @@ impl From<RewardRedemptionView> for StoredRewardRedemption {
             expires_at,
             created_at,
             used_at,
+            cancelled_at,
         }
     }
 }
@@ -168,6 +173,7 @@ impl TryFrom<StoredRewardRedemption> for RewardRedemptionView {
             expires_at,
             created_at,
             used_at,
+            cancelled_at,
         } = s;
         let currency = Currency::new(&currency)?;
         Ok(RewardRedemptionView {
@@ -186,6 +192,7 @@ impl TryFrom<StoredRewardRedemption> for RewardRedemptionView {
             expires_at,
             created_at,
             used_at,
+            cancelled_at,
         })
     }
 }
