@@ -155,7 +155,14 @@ fn loyalty() -> Command {
 /// Issues an operator key on `url` (creating and migrating the database) and returns it.
 fn operator_key(url: &str) -> String {
     let out = loyalty()
-        .args(["--database-url", url, "issue-key", "--role", "operator"])
+        .args([
+            "--database-url",
+            url,
+            "--create-database",
+            "issue-key",
+            "--role",
+            "operator",
+        ])
         .output()
         .unwrap();
     assert!(
