@@ -59,6 +59,8 @@ impl From<KeyRole> for Role {
     }
 }
 
+// Parsed once at start: the size of the largest variant does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Serves the gRPC API (creates and migrates the database on first start).
