@@ -246,6 +246,33 @@ fn call(addr: &str, key: &str, method: &str, request: &Value) -> Value {
     serde_json::from_str(&out).unwrap_or_else(|e| panic!("{method} printed no JSON ({e}):\n{out}"))
 }
 
+/// The README's walk-through set-up through grpcurl: a program earning 1 point per 10 INR
+/// (created with `admin`) and a member in it (enrolled with `billing`); their ids.
+fn program_and_member(addr: &str, admin: &str, billing: &str) -> (String, String) {
+    let program = call(
+        addr,
+        admin,
+        "loyalty.v1.ProgramService/CreateProgram",
+        &json!({
+            "idempotency_key": "setup:program", "name": "Shop points",
+            "rules": {"currency": "INR", "base_points": "1", "base_per": "10"}
+        }),
+    );
+    let program = program["program"]["id"].as_str().unwrap().to_owned();
+    let member = call(
+        addr,
+        billing,
+        "loyalty.v1.MemberService/EnrollMember",
+        &json!({
+            "idempotency_key": "C-1001:enroll",
+            "customer_id": "C-1001", "card_number": "CARD001", "name": "Sachin",
+            "program_ids": [program]
+        }),
+    );
+    let member = member["member"]["id"].as_str().unwrap().to_owned();
+    (program, member)
+}
+
 fn serves_grpcurl_and_stops_on_sigterm(kind: Kind) {
     require_grpcurl();
     let Some(db) = database(kind) else { return };
@@ -297,27 +324,7 @@ fn serves_grpcurl_and_stops_on_sigterm(kind: Kind) {
     assert_eq!(health["status"], "SERVING");
 
     // The README's walk-through: a program, a member, and 50 points on a bill of 500.
-    let program = call(
-        &addr,
-        &admin,
-        "loyalty.v1.ProgramService/CreateProgram",
-        &json!({
-            "idempotency_key": "setup:program", "name": "Shop points",
-            "rules": {"currency": "INR", "base_points": "1", "base_per": "10"}
-        }),
-    );
-    let program = program["program"]["id"].as_str().unwrap().to_owned();
-    let member = call(
-        &addr,
-        &billing,
-        "loyalty.v1.MemberService/EnrollMember",
-        &json!({
-            "idempotency_key": "C-1001:enroll",
-            "customer_id": "C-1001", "card_number": "CARD001", "name": "Sachin",
-            "program_ids": [program]
-        }),
-    );
-    let member = member["member"]["id"].as_str().unwrap().to_owned();
+    let (program, member) = program_and_member(&addr, &admin, &billing);
     let earned = call(
         &addr,
         &billing,
@@ -448,27 +455,7 @@ fn error_details_through_reflection(kind: Kind) {
     );
     let server = Server::start(&db);
     let addr = server.addr.to_string();
-    let program = call(
-        &addr,
-        &admin,
-        "loyalty.v1.ProgramService/CreateProgram",
-        &json!({
-            "idempotency_key": "setup:program", "name": "Shop points",
-            "rules": {"currency": "INR", "base_points": "1", "base_per": "10"}
-        }),
-    );
-    let program = program["program"]["id"].as_str().unwrap().to_owned();
-    let member = call(
-        &addr,
-        &billing,
-        "loyalty.v1.MemberService/EnrollMember",
-        &json!({
-            "idempotency_key": "C-1001:enroll",
-            "customer_id": "C-1001", "card_number": "CARD001", "name": "Sachin",
-            "program_ids": [program]
-        }),
-    );
-    let member = member["member"]["id"].as_str().unwrap().to_owned();
+    let (program, member) = program_and_member(&addr, &admin, &billing);
 
     // An unknown program: NOT_FOUND with a google.rpc.ErrorInfo, which grpcurl decodes through
     // the server's reflection instead of printing "google.rpc.ErrorInfo is not recognized".
