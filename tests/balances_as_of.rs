@@ -357,6 +357,7 @@ on_both_backends! {
         assert_eq!(code_of(ledger.get_statement(statement(&ben_key, &ana, &program, String::new(), String::new(), "")).await), Code::PermissionDenied);
         assert_eq!(code_of(ledger.get_statement(statement(&admin, &ana, &program, at(t2), at(t1), "")).await), Code::InvalidArgument);
         assert_eq!(code_of(ledger.get_statement(statement(&admin, &ana, &program, String::new(), future.clone(), "")).await), Code::InvalidArgument);
+        assert_eq!(code_of(ledger.get_statement(statement(&admin, &ana, &program, future.clone(), String::new(), "")).await), Code::InvalidArgument);
         assert_eq!(code_of(ledger.get_statement(statement(&admin, &ana, &program, String::new(), String::new(), "page-2")).await), Code::InvalidArgument);
         let not_an_entry = "0190a000-0000-7000-8000-000000000001";
         assert_eq!(code_of(ledger.get_statement(statement(&admin, &ana, &program, String::new(), String::new(), not_an_entry)).await), Code::InvalidArgument);

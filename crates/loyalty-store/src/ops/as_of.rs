@@ -181,8 +181,8 @@ impl Store {
     /// `None`: up to now, entries made now included): opening balances, the period's entries
     /// oldest first, `limit` (1..=500) at a time after `cursor` (the previous page's
     /// `next_cursor`), and closing balances. Two index seeks and one index range scan, in one
-    /// read transaction. `to` after now, or before `from`, is `InvalidArgument`, as is a cursor
-    /// that is not an entry of this statement.
+    /// read transaction. `from` or `to` after now, or `to` before `from`, is `InvalidArgument`,
+    /// as is a cursor that is not an entry of this statement.
     #[allow(clippy::too_many_arguments)]
     pub fn statement(
         &self,
@@ -195,6 +195,7 @@ impl Store {
         limit: u32,
     ) -> StoreResult<Statement> {
         use crate::schema::ledger_entries::dsl as e;
+        not_in_future("from", from, self.now())?;
         if let Some(to) = to {
             not_in_future("to", to, self.now())?;
             if to < from {
