@@ -65,6 +65,7 @@ fn admitted(method: &str) -> &'static [R] {
         | "ListCampaigns"
         | "ListRewards"
         | "ListTransactions"
+        | "GetStatement"
         | "GetMember"
         | "GetBalances"
         | "RedeemReward"

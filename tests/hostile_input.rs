@@ -321,6 +321,7 @@ on_both_backends! {
         }
         let report = c.reports.get_program_report(authed(&shop.admin, pb::GetProgramReportRequest {
             program_id: program.clone(),
+            as_of: String::new(),
         })).await.unwrap().into_inner();
         assert_eq!(report.points_outstanding, "300000000000000");
         assert_eq!(report.liability, "300000000000000.00");
@@ -345,6 +346,7 @@ on_both_backends! {
         let before = state(server, &shop.tenant);
         let answer = c.reports.get_program_report(authed(&shop.admin, pb::GetProgramReportRequest {
             program_id: program.clone(),
+            as_of: String::new(),
         })).await;
         refused_with("a report over 10^15 points", Code::FailedPrecondition, answer);
         assert_eq!(state(server, &shop.tenant), before);

@@ -201,6 +201,7 @@ async fn run(level: Option<&str>) {
             pb::GetBalancesRequest {
                 member_id: member.clone(),
                 program_id: String::new(),
+                as_of: String::new(),
             },
         ))
         .await

@@ -57,13 +57,13 @@ on_both_backends! {
         // The balance view shows Ana's referral points apart (they are part of earned).
         let mut members = MemberServiceClient::new(server.channel().await);
         let balances = members
-            .get_balances(authed(&svc, pb::GetBalancesRequest { member_id: ana.clone(), program_id: program.clone() }))
+            .get_balances(authed(&svc, pb::GetBalancesRequest { member_id: ana.clone(), program_id: program.clone(), as_of: String::new() }))
             .await.unwrap().into_inner().memberships;
         assert_eq!(balances.len(), 1);
         assert_eq!(balances[0].referral_earned, "100");
         assert_eq!(balances[0].balances.as_ref().unwrap().earned, "190", "50 + 100 referral + 40 adjusted up");
         let bens = members
-            .get_balances(authed(&svc, pb::GetBalancesRequest { member_id: ben.clone(), program_id: String::new() }))
+            .get_balances(authed(&svc, pb::GetBalancesRequest { member_id: ben.clone(), program_id: String::new(), as_of: String::new() }))
             .await.unwrap().into_inner().memberships;
         assert_eq!(bens[0].referral_earned, "0");
 
@@ -74,7 +74,7 @@ on_both_backends! {
         // The report: earned is what bills and referrals earned; adjustments are apart.
         let mut reports = ReportServiceClient::new(server.channel().await);
         let report = reports
-            .get_program_report(authed(&admin, pb::GetProgramReportRequest { program_id: program.clone() }))
+            .get_program_report(authed(&admin, pb::GetProgramReportRequest { program_id: program.clone(), as_of: String::new() }))
             .await.unwrap().into_inner();
         let figures = (
             report.earned.as_str(), report.referral.as_str(), report.campaign.as_str(), report.tier_bonus.as_str(),
@@ -92,7 +92,7 @@ on_both_backends! {
             points: "50".into(),
         })).await.unwrap();
         let report = reports
-            .get_program_report(authed(&admin, pb::GetProgramReportRequest { program_id: program.clone() }))
+            .get_program_report(authed(&admin, pb::GetProgramReportRequest { program_id: program.clone(), as_of: String::new() }))
             .await.unwrap().into_inner();
         assert_eq!((report.redeemed.as_str(), report.redemption_rate.as_str()), ("50", "0.2"));
 

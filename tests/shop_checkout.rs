@@ -263,7 +263,7 @@ on_both_backends! {
                 .unwrap();
         }
         let mut reports = pb::report_service_client::ReportServiceClient::new(server.channel().await);
-        let report = |key: &str| authed(key, pb::GetProgramReportRequest { program_id: program.clone() });
+        let report = |key: &str| authed(key, pb::GetProgramReportRequest { program_id: program.clone(), as_of: String::new() });
         assert_eq!(code_of(reports.get_program_report(report(&svc)).await), Code::PermissionDenied);
         let before = reports.get_program_report(report(&admin)).await.unwrap().into_inner();
         assert_eq!((before.members, before.points_outstanding.as_str()), (2, "250"));

@@ -130,7 +130,7 @@ on_both_backends! {
         let mut members = MemberServiceClient::new(server.channel().await);
         let jwt = member_jwt(&shop.tenant, &user);
         let balances = members
-            .get_balances(authed(&jwt, pb::GetBalancesRequest { member_id: user.clone(), program_id: String::new() }))
+            .get_balances(authed(&jwt, pb::GetBalancesRequest { member_id: user.clone(), program_id: String::new(), as_of: String::new() }))
             .await
             .unwrap()
             .into_inner();

@@ -42,6 +42,7 @@ on_both_backends! {
             let request = pb::GetBalancesRequest {
                 member_id: m.id.clone(),
                 program_id: String::new(),
+                as_of: String::new(),
             };
             authed(&app, request)
         };

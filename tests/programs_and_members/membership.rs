@@ -56,6 +56,7 @@ on_both_backends! {
             let request = pb::GetBalancesRequest {
                 member_id: member.id.clone(),
                 program_id: program_id.into(),
+                as_of: String::new(),
             };
             authed(&service, request)
         };

@@ -326,7 +326,8 @@ impl Account {
         }
     }
 
-    /// Posts one entry: checks the change with `loyalty-core`, appends the entry, returns its id.
+    /// Posts one entry: checks the change with `loyalty-core`, appends the entry with the
+    /// balances and lifetime totals after it, returns its id.
     pub fn post(
         &mut self,
         conn: &mut DbConnection,
@@ -344,6 +345,7 @@ impl Account {
                 .ok_or_else(|| StoreError::Corrupt("referral points overflow".into()))?;
         }
         let id = new_id();
+        let b = &self.balances;
         let row = EntryRow {
             id: id.clone(),
             tenant_id: self.row.tenant_id.clone(),
@@ -364,6 +366,17 @@ impl Account {
             actor: meta.actor.clone(),
             reason: meta.reason.clone(),
             created_at: to_db_time(self.now),
+            // The running values after the entry, from the balances just computed: the
+            // balances as of any moment are one seek away (see `ops::as_of`).
+            available_after: points_to_db(b.available)?,
+            pending_after: points_to_db(b.pending)?,
+            held_after: points_to_db(b.held)?,
+            debt_after: points_to_db(b.debt)?,
+            earned_after: points_to_db(b.earned)?,
+            redeemed_after: points_to_db(b.redeemed)?,
+            expired_after: points_to_db(b.expired)?,
+            reversed_after: points_to_db(b.reversed)?,
+            referral_after: self.row.referral_earned,
         };
         native!(conn, c => diesel::insert_into(crate::schema::ledger_entries::table)
             .values(&row)

@@ -48,6 +48,7 @@ pub use clock::{Clock, ManualClock, SystemClock};
 pub use db::{Backend, Database, DbConnection, PoolOptions, PoolState};
 pub use error::{Refusal, StoreError, StoreResult};
 pub use ops::actions::{ActionOutcome, ActionRequest, AdjustOutcome, AdjustRequest};
+pub use ops::as_of::{Recorded, Statement};
 pub use ops::backup::BackupReport;
 pub use ops::bill_summary::BillView;
 pub use ops::campaigns::CampaignView;

@@ -117,6 +117,15 @@ diesel::table! {
         actor -> Text,
         reason -> Nullable<Text>,
         created_at -> Timestamp,
+        available_after -> BigInt,
+        pending_after -> BigInt,
+        held_after -> BigInt,
+        debt_after -> BigInt,
+        earned_after -> BigInt,
+        redeemed_after -> BigInt,
+        expired_after -> BigInt,
+        reversed_after -> BigInt,
+        referral_after -> BigInt,
     }
 }
 

@@ -56,6 +56,15 @@ fn half_an_earn(
             actor: "till-1".into(),
             reason: None,
             created_at: now,
+            available_after: 500_000,
+            pending_after: 0,
+            held_after: 0,
+            debt_after: 0,
+            earned_after: 500_000,
+            redeemed_after: 0,
+            expired_after: 0,
+            reversed_after: 0,
+            referral_after: 0,
         })
         .execute(conn)?;
     diesel::update(memberships::table.find(membership))

@@ -339,6 +339,7 @@ impl GrpcShop {
         let request = pb::GetBalancesRequest {
             member_id: member.to_owned(),
             program_id: self.program.clone(),
+            as_of: String::new(),
         };
         let _ = call(Some(&mut *rec), || {
             let (mut c, r) = (c.members.clone(), request.clone());

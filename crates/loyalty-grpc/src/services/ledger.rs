@@ -308,6 +308,13 @@ impl pb::ledger_service_server::LedgerService for LedgerApi {
         history::list_transactions(&self.store, request).await
     }
 
+    async fn get_statement(
+        &self,
+        request: Request<pb::GetStatementRequest>,
+    ) -> Result<Response<pb::GetStatementResponse>, Status> {
+        history::get_statement(&self.store, request).await
+    }
+
     async fn get_bill(
         &self,
         request: Request<pb::GetBillRequest>,

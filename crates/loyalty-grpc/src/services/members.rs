@@ -11,7 +11,7 @@ use crate::convert::ledger::points_to_pb;
 use crate::convert::text::{MAX_CUSTOMER_ID, MAX_EMAIL, MAX_NAME, MAX_PHONE};
 use crate::convert::{
     card_number, id, idempotency_key, member_to_pb, member_update_from_pb, membership_to_pb,
-    opt_id, opt_text, page_size, required_text, short_list, text,
+    opt_id, opt_text, opt_time, page_size, required_text, short_list, text,
 };
 use crate::error::{ApiError, ApiResult};
 use crate::pb;
@@ -282,14 +282,19 @@ impl pb::member_service_server::MemberService for MemberApi {
         let pb::GetBalancesRequest {
             member_id,
             program_id,
+            as_of,
         } = request.into_inner();
         let (tenant, member_id) = member_scope(&who, &member_id, SELF_READ)?;
         let program_id = opt_id("program_id", &program_id)?;
-        let memberships = reading(&self.store, move |s| match program_id {
-            Some(program_id) => s
+        let as_of = opt_time("as_of", &as_of)?;
+        let memberships = reading(&self.store, move |s| match (as_of, program_id) {
+            (Some(at), program_id) => {
+                s.memberships_as_of(&tenant, &member_id, program_id.as_deref(), at)
+            }
+            (None, Some(program_id)) => s
                 .get_membership(&tenant, &member_id, &program_id)
                 .map(|m| vec![m]),
-            None => s.list_memberships(&tenant, &member_id),
+            (None, None) => s.list_memberships(&tenant, &member_id),
         })
         .await?;
         Ok(Response::new(pb::GetBalancesResponse {

@@ -41,10 +41,12 @@ impl pb::report_service_server::ReportService for ReportApi {
         request: Request<pb::GetProgramReportRequest>,
     ) -> Result<Response<pb::GetProgramReportResponse>, Status> {
         let tenant = tenant_of(&caller(&request)?, ADMIN)?;
-        let pb::GetProgramReportRequest { program_id } = request.into_inner();
+        let pb::GetProgramReportRequest { program_id, as_of } = request.into_inner();
         let program_id = id("program_id", &program_id)?;
-        let r = blocking(&self.store, move |s| {
-            s.program_report(&tenant, &program_id, None, None)
+        let as_of = opt_time("as_of", &as_of)?;
+        let r = blocking(&self.store, move |s| match as_of {
+            Some(at) => s.program_report_as_of(&tenant, &program_id, at),
+            None => s.program_report(&tenant, &program_id, None, None),
         })
         .await?;
         Ok(Response::new(pb::GetProgramReportResponse {

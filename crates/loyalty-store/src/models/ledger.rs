@@ -30,6 +30,15 @@ pub struct EntryRow {
     pub actor: String,
     pub reason: Option<String>,
     pub created_at: NaiveDateTime,
+    pub available_after: i64,
+    pub pending_after: i64,
+    pub held_after: i64,
+    pub debt_after: i64,
+    pub earned_after: i64,
+    pub redeemed_after: i64,
+    pub expired_after: i64,
+    pub reversed_after: i64,
+    pub referral_after: i64,
 }
 
 /// A row of `point_lots`: points from one credit, spent earliest-expiry first.

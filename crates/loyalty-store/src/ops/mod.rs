@@ -2,6 +2,7 @@
 //! [`Store`](crate::Store) and runs as one database transaction.
 
 pub mod actions;
+pub mod as_of;
 pub mod backup;
 pub mod bill_summary;
 pub mod bills;

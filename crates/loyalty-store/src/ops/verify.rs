@@ -8,12 +8,15 @@
 //! instant, and its memory stays bounded: memberships are checked a page at a time, each page
 //! in one read transaction (one consistent snapshot of those memberships).
 //!
-//! It also checks what the database cannot: the lifetime referral points equal the
+//! It also checks what the database cannot: every entry's recorded after-values (the
+//! balances and totals after it) are the running sums of its membership's entries in posting
+//! order, so the last equal the membership's balances; the lifetime referral points equal the
 //! `referral_earned` entries, no bill has more returned than its total, the
 //! tier measure's day buckets of qualifying spend equal the bills they summarize, and every
 //! cancelled reward redemption gave its points back with a `returned` entry.
 
 mod redemptions;
+mod running;
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
@@ -221,6 +224,10 @@ fn check_page(
         .select((bills::membership_id, bills::reference))
         .load(conn)?;
 
+    let running = match (page.first(), page.last()) {
+        (Some(first), Some(last)) => running::running_mismatches(conn, &first.id, &last.id)?,
+        _ => Vec::new(),
+    };
     let spend_days = spend_day_mismatches(conn, &ids)?;
     let bad_redemptions = redemptions::redemption_mismatches(conn, &ids)?;
 
@@ -293,6 +300,15 @@ fn check_page(
                     bills: from_db(*bills),
                     kept: from_db(*kept),
                 },
+            );
+        }
+        for (_, entry) in running.iter().filter(|(id, _)| id == &m.id) {
+            report(
+                m,
+                Discrepancy::Entries(format!(
+                    "entry {entry} records balances after it that are not the running sums of \
+                     the membership's entries up to it"
+                )),
             );
         }
         for (_, reference) in bad_bills.iter().filter(|(id, _)| id == &m.id) {

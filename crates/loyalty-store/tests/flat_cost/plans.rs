@@ -278,7 +278,7 @@ fn every_hot_path_statement_finds_its_rows_through_an_index() {
     }
 }
 
-/// One of every hot-path call: GetBalances, the card lookup, a quote, an earn (with a
+/// One of every hot-path call: GetBalances (now and as of a moment), the card lookup, a quote, an earn (with a
 /// campaign, a referrer and a tier), a redemption, a reservation captured and one released,
 /// and a return.
 fn hot_path(t: &TestStore, shop: &Shop, member: &str) {
@@ -289,6 +289,14 @@ fn hot_path(t: &TestStore, shop: &Shop, member: &str) {
         .get_membership(&shop.tenant, member, &shop.program)
         .unwrap();
     store.list_memberships(&shop.tenant, member).unwrap();
+    // Balances as of a moment: one seek for the last entry by then, not a walk.
+    let yesterday = store.now() - Duration::days(1);
+    store
+        .memberships_as_of(&shop.tenant, member, Some(&shop.program), yesterday)
+        .unwrap();
+    store
+        .memberships_as_of(&shop.tenant, member, None, store.now())
+        .unwrap();
     let quote = QuoteRequest {
         member_id: member.to_owned(),
         program_id: shop.program.clone(),

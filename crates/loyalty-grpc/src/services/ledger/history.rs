@@ -1,16 +1,19 @@
-//! Reversals of cancelled or returned bills, transaction history, bill summaries, and expiry
-//! on demand.
+//! Reversals of cancelled or returned bills, transaction history, member statements, bill
+//! summaries, and expiry on demand.
 
+use chrono::{DateTime, Utc};
 use loyalty_store::{HistoryFilter, ReverseRequest, Role, Store};
 use tonic::{Request, Response, Status};
 
 use super::{ADMIN, CHECKOUT, in_writer, keyed};
 use crate::auth::{caller, tenant_for_member, tenant_of};
-use crate::convert::ledger::{bill_to_pb, entry_to_pb, points_to_pb, reverse_to_pb};
+use crate::convert::ledger::{
+    balances_to_pb, bill_to_pb, entry_to_pb, points_to_pb, reverse_to_pb,
+};
 use crate::convert::text::{MAX_PAGE_TOKEN, MAX_REASON};
 use crate::convert::{
-    idempotency_key, kind_from_pb, opt_decimal, opt_id, opt_text, opt_time, page_size, reference,
-    short_list,
+    id, idempotency_key, kind_from_pb, opt_decimal, opt_id, opt_text, opt_time, page_size,
+    reference, short_list,
 };
 use crate::error::ApiResult;
 use crate::observe::{Movement, count_points};
@@ -109,6 +112,51 @@ pub(super) async fn list_transactions(
     Ok(Response::new(pb::ListTransactionsResponse {
         entries: page.items.into_iter().map(entry_to_pb).collect(),
         next_page_token: page.next_cursor.unwrap_or_default(),
+    }))
+}
+
+pub(super) async fn get_statement(
+    store: &Store,
+    request: Request<pb::GetStatementRequest>,
+) -> Result<Response<pb::GetStatementResponse>, Status> {
+    let who = caller(&request)?;
+    let pb::GetStatementRequest {
+        member_id,
+        program_id,
+        from,
+        to,
+        page_size: size,
+        page_token,
+    } = request.into_inner();
+    let member_id = id("member_id", &member_id)?;
+    let tenant = tenant_for_member(&who, &member_id, HISTORY_READERS)?;
+    let program_id = id("program_id", &program_id)?;
+    let from = opt_time("from", &from)?.unwrap_or(DateTime::<Utc>::UNIX_EPOCH);
+    let to = opt_time("to", &to)?;
+    let cursor = opt_text("page_token", &page_token, MAX_PAGE_TOKEN)?;
+    let limit = page_size(size);
+    let statement = reading(store, move |s| {
+        s.statement(
+            &tenant,
+            &member_id,
+            &program_id,
+            from,
+            to,
+            cursor.as_deref(),
+            limit,
+        )
+    })
+    .await?;
+    Ok(Response::new(pb::GetStatementResponse {
+        opening: Some(balances_to_pb(&statement.opening.balances)),
+        entries: statement
+            .entries
+            .items
+            .into_iter()
+            .map(entry_to_pb)
+            .collect(),
+        closing: Some(balances_to_pb(&statement.closing.balances)),
+        next_page_token: statement.entries.next_cursor.unwrap_or_default(),
     }))
 }
 

@@ -1,0 +1,10 @@
+DROP INDEX ledger_membership_created;
+ALTER TABLE ledger_entries DROP COLUMN referral_after;
+ALTER TABLE ledger_entries DROP COLUMN reversed_after;
+ALTER TABLE ledger_entries DROP COLUMN expired_after;
+ALTER TABLE ledger_entries DROP COLUMN redeemed_after;
+ALTER TABLE ledger_entries DROP COLUMN earned_after;
+ALTER TABLE ledger_entries DROP COLUMN debt_after;
+ALTER TABLE ledger_entries DROP COLUMN held_after;
+ALTER TABLE ledger_entries DROP COLUMN pending_after;
+ALTER TABLE ledger_entries DROP COLUMN available_after;
