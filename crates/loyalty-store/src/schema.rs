@@ -247,6 +247,7 @@ diesel::table! {
         version -> BigInt,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        max_bill_age_days -> Nullable<Integer>,
     }
 }
 

@@ -7,13 +7,17 @@
 //!    then the referrer's (when the referrer is an active member of the same program), then
 //!    the applicable campaigns that have a budget. Both accounts are settled (expiry,
 //!    maturing).
+//!    Before that, the bill's date is checked (`FailedPrecondition`): not older than the
+//!    program's maximum bill age, and not so old that its points would already have expired.
 //! 3. A bill reference earns once per membership: a `bills` row with `earned_at` set refuses
 //!    the earn (`FailedPrecondition`). The value already redeemed on the bill (its `bills` row)
 //!    is passed to `loyalty-core`, so points never earn on the part paid with points.
 //! 4. `loyalty-core`'s [`earn_on_bill`](loyalty_core::earn_on_bill()) computes everything at
 //!    the tier held before the bill. Posted: one `earned` entry (base + tier bonus), one
 //!    `campaign_bonus` entry per campaign that gave points (counted against its member cap and
-//!    budget; the `awarded <= budget` CHECK is the backstop).
+//!    budget; the `awarded <= budget` CHECK is the backstop). Their lots' pending period
+//!    and expiry count from the bill's time, not from now (a late upload of an offline bill
+//!    is already matured, or expires sooner).
 //! 5. The `bills` row records the gross total, the earning amount, the points earned (without
 //!    the upgrade bonus), the referral and the bill time (`earned_at`).
 //! 6. The tier is re-measured including this bill and may go up (never down here), crediting
@@ -207,6 +211,7 @@ fn earn_in(
     let rules = &program.rules;
     let member = load_member(conn, tenant, &request.member_id)?;
     require_active(&member)?;
+    loyalty_core::lots::check_bill_date(rules, at, now)?;
     // Lock order: the member's account, then the referrer's, then budgeted campaigns.
     let mut acct = Account::lock_of(conn, tenant, &member.id, &program.id, now)?;
     acct.settle(conn)?;
@@ -244,7 +249,12 @@ fn earn_in(
     )?;
     let e = &earned.earning;
 
-    let meta = EntryMeta::by(&request.actor).with_reference(Some(reference));
+    // The bill's points (its own, its campaigns', the referrer's) count their pending period
+    // and expiry from the bill's time; a tier upgrade bonus is granted now.
+    let meta = EntryMeta {
+        earned_at: Some(at),
+        ..EntryMeta::by(&request.actor).with_reference(Some(reference))
+    };
     let mut entry_ids = Vec::new();
     let base = e.base.checked_add(e.tier_bonus)?;
     entry_ids.extend(acct.credit(conn, rules, EntryKind::Earned, base, &meta)?);
