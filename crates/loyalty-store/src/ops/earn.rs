@@ -19,7 +19,8 @@
 //!    and expiry count from the bill's time, not from now (a late upload of an offline bill
 //!    is already matured, or expires sooner).
 //! 5. The `bills` row records the gross total, the earning amount, the points earned (without
-//!    the upgrade bonus), the referral and the bill time (`earned_at`).
+//!    the upgrade bonus), the referral and the bill time (`earned_at`); `earn_lines` records
+//!    each line's category, rule and share of the points (one multi-row INSERT).
 //! 6. The tier is re-measured including this bill and may go up (never down here), crediting
 //!    the upgrade bonus as a `tier_bonus` entry; the new tier applies from the next bill.
 //! 7. The referrer is credited a `referral_earned` entry (`source_member_id` = the member).
@@ -40,6 +41,7 @@ use crate::models::ledger::BillRow;
 use crate::models::member::{MemberRow, MembershipRow};
 use crate::ops::bills::{bill_time, check_reference, find_bill, record_bill};
 use crate::ops::campaigns::{as_active, candidates, record_award};
+use crate::ops::earn_lines::{EarnLine, insert_lines, lines_of};
 use crate::ops::members::{find_membership, load_member, require_active};
 use crate::ops::programs::require_enabled;
 use crate::ops::rules_cache::load_program;
@@ -124,6 +126,9 @@ pub struct EarnOutcome {
     pub tier_multiplier: Decimal,
     /// The campaigns that applied, in application order.
     pub campaign_bonuses: Vec<CampaignAward>,
+    /// Each bill line's category, rule and share of `points` (they add up to it exactly);
+    /// empty in answers recorded before lines were.
+    pub lines: Vec<EarnLine>,
     /// What the earn cap per bill took away.
     pub cap_reduction: Points,
     /// The amount that earned (after discounts and the part paid with points), in the
@@ -277,7 +282,8 @@ fn earn_in(
     } else {
         Points::ZERO
     };
-    record_bill(
+    let lines = lines_of(e);
+    let bill_id = record_bill(
         conn,
         existing,
         BillRow {
@@ -301,6 +307,7 @@ fn earn_in(
             updated_at: to_db_time(now),
         },
     )?;
+    insert_lines(conn, &bill_id, &lines)?;
 
     let tier_change = upgrade_after_earn(conn, rules, &mut acct, &request.actor)?;
     entry_ids.extend(tier_change.as_ref().and_then(|t| t.bonus_entry_id.clone()));
@@ -324,6 +331,7 @@ fn earn_in(
         tier_bonus: e.tier_bonus,
         tier_multiplier: e.tier_multiplier.value(),
         campaign_bonuses,
+        lines,
         cap_reduction: e.cap_reduction,
         earning_amount: earned.earning_amount,
         referral_points: referral,
