@@ -66,8 +66,8 @@ pub use campaigns::{
 pub use checkout::{BillEarning, Quote, QuoteInput, earn_on_bill, quote};
 pub use discounts::{DiscountedLine, Discounts, apply_discounts};
 pub use earn::{
-    CampaignBonus, EarnInput, Earning, LineEarning, LineRule, action_award, compute_earning,
-    referral_points,
+    CampaignBonus, EarnInput, Earning, LineEarning, LinePoints, LineRule, action_award,
+    compute_earning, referral_points,
 };
 pub use error::{Error, ErrorKind, Result};
 pub use hold::{Hold, HoldOutcome, HoldStatus};

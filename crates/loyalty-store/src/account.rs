@@ -61,6 +61,9 @@ pub struct EntryMeta {
     pub actor: String,
     /// Why (required for admin adjustments).
     pub reason: Option<String>,
+    /// When the points of an earning credit were earned (a dated bill's time), if not now:
+    /// the lot's pending period and expiry count from it.
+    pub earned_at: Option<DateTime<Utc>>,
 }
 
 impl EntryMeta {
@@ -402,11 +405,12 @@ impl Account {
         let lot = if split.to_lot.is_zero() {
             None
         } else {
-            Some(lots::new_lot(
+            Some(lots::new_dated_lot(
                 rules,
                 kind,
                 Uuid::now_v7(),
                 split.to_lot,
+                meta.earned_at.unwrap_or(self.now),
                 self.now,
             )?)
         };

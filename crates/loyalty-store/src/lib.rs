@@ -53,6 +53,7 @@ pub use ops::backup::BackupReport;
 pub use ops::bill_summary::BillView;
 pub use ops::campaigns::CampaignView;
 pub use ops::earn::{CampaignAward, EarnOutcome, EarnRequest};
+pub use ops::earn_lines::{EarnLine, lines_of};
 pub use ops::expiry::ExpiryReport;
 pub use ops::history::{HistoryFilter, LedgerEntryView};
 pub use ops::holds::{CaptureRequest, HoldView, ReleaseRequest, ReserveRequest};

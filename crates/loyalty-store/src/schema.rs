@@ -67,6 +67,21 @@ diesel::table! {
 }
 
 diesel::table! {
+    earn_lines (bill_id, line_no) {
+        bill_id -> Text,
+        line_no -> Integer,
+        category -> Nullable<Text>,
+        rule -> Text,
+        rate -> Text,
+        amount -> BigInt,
+        base_points -> BigInt,
+        tier_bonus -> BigInt,
+        campaign_bonus -> BigInt,
+        points -> BigInt,
+    }
+}
+
+diesel::table! {
     holds (id) {
         id -> Text,
         tenant_id -> Text,
@@ -256,6 +271,7 @@ diesel::table! {
         version -> BigInt,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        max_bill_age_days -> Nullable<Integer>,
     }
 }
 
@@ -322,6 +338,7 @@ diesel::joinable!(bills -> tenants (tenant_id));
 diesel::joinable!(campaign_usage -> campaigns (campaign_id));
 diesel::joinable!(campaign_usage -> memberships (membership_id));
 diesel::joinable!(campaigns -> programs (program_id));
+diesel::joinable!(earn_lines -> bills (bill_id));
 diesel::joinable!(campaigns -> tenants (tenant_id));
 diesel::joinable!(holds -> memberships (membership_id));
 diesel::joinable!(holds -> tenants (tenant_id));
@@ -358,6 +375,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     bills,
     campaign_usage,
     campaigns,
+    earn_lines,
     holds,
     idempotency_records,
     ledger_entries,

@@ -10,7 +10,7 @@ use loyalty_core::ledger::{Bucket, Source};
 use loyalty_core::{ExpiryPolicy, ReturnPolicy};
 use loyalty_store::models::ledger::HoldRow;
 use loyalty_store::ops::verify::{Discrepancy, MembershipViolation};
-use loyalty_store::schema::{bills, holds, ledger_entries, memberships, point_lots};
+use loyalty_store::schema::{bills, earn_lines, holds, ledger_entries, memberships, point_lots};
 use scenario::*;
 
 fn shop(t: &common::TestStore, name: &str) -> Shop {
@@ -136,6 +136,30 @@ on_both_backends! {
         let found = t.store.verify(None).unwrap();
         assert_eq!(found.len(), 1);
         assert!(matches!(&found[0].problem, Discrepancy::Bill { reference, .. } if reference == "ORDER1"), "{found:?}");
+    }
+
+    fn a_bill_line_whose_points_no_longer_add_up_is_reported(t) {
+        let (_shop, _member, _membership) = earned_fifty(t, "Cathay Shop");
+        // Both sides of the line's CHECK move together, so only the checker can see it.
+        tamper(t, |conn| {
+            diesel::update(earn_lines::table)
+                .set((
+                    earn_lines::base_points.eq(earn_lines::base_points + 10_000),
+                    earn_lines::points.eq(earn_lines::points + 10_000),
+                ))
+                .execute(conn)
+        });
+        let found = t.store.verify(None).unwrap();
+        let problems: Vec<&str> = found
+            .iter()
+            .filter_map(|v| match &v.problem {
+                Discrepancy::Bill { reference, problem } if reference == "ORDER1" => Some(problem.as_str()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(problems.len(), 2, "{found:?}");
+        assert!(problems[0].contains("lines' points add up to 51"), "{problems:?}");
+        assert!(problems[1].contains("earned entry has 50"), "{problems:?}");
     }
 
     fn a_day_of_qualifying_spend_changed_behind_the_ledgers_back_is_reported(t) {

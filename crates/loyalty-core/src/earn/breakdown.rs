@@ -28,6 +28,23 @@ pub struct LineEarning {
     pub rule: LineRule,
     /// Exact, unrounded points; the base is their sum, rounded once.
     pub exact_points: Decimal,
+    /// The line's share of the bill's points, after rounding and the bill cap (step 6 of
+    /// [`compute_earning`](super::compute_earning)): the lines' shares add up to the bill's
+    /// components and total exactly.
+    pub points: LinePoints,
+}
+
+/// One bill line's share of what the bill earned, component by component.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct LinePoints {
+    /// Its share of the base.
+    pub base: Points,
+    /// Its share of the tier bonus.
+    pub tier_bonus: Points,
+    /// Its share of the campaign bonuses (of the campaigns it was eligible for).
+    pub campaign_bonus: Points,
+    /// `base + tier_bonus + campaign_bonus`.
+    pub total: Points,
 }
 
 /// What one campaign added to the bill.

@@ -21,6 +21,14 @@
 //! Every component is rounded on its own: the base and the tier bonus with the program's
 //! rounding, campaign bonuses down (step 4). So with [`Rounding::Down`](crate::Rounding::Down)
 //! rounding never creates points the rules did not earn.
+//!
+//! 6. **Lines.** Each line's share of every component (after the cap) is set last: the base
+//!    and the tier bonus are shared by the lines' exact points, a multiplier campaign by its
+//!    eligible lines' exact points, an extra-percentage or fixed campaign by its eligible
+//!    lines' amounts. Each share is rounded down to the program's point decimals and what
+//!    rounding leaves of a component goes to its line with the largest weight (the first in
+//!    bill order on ties), so the lines' points add up to every component and to the total
+//!    exactly.
 
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
@@ -32,10 +40,11 @@ use crate::campaigns::{
 };
 use crate::error::{Error, Result};
 use crate::program::{CampaignEffect, Rules, Tier};
-use crate::values::{Currency, Money, Multiplier, Percent, Points};
+use crate::values::{Currency, Money, Multiplier, Percent, PointPrecision, Points};
 
 mod breakdown;
-pub use breakdown::{CampaignBonus, Earning, LineEarning, LineRule};
+mod lines;
+pub use breakdown::{CampaignBonus, Earning, LineEarning, LinePoints, LineRule};
 
 /// Everything one bill's earning depends on.
 #[derive(Debug, Clone, Copy)]
@@ -145,6 +154,7 @@ pub fn compute_earning(input: &EarnInput<'_>) -> Result<Earning> {
     let mut exact_sum = add(base_exact, tier_exact)?;
     let mut rounded_sum = add(base.value(), tier_bonus.value())?;
     let mut campaign_bonuses = Vec::new();
+    let mut campaign_weights = Vec::new();
     let ordered = in_application_order(input.campaigns);
     for (i, active) in ordered.iter().enumerate() {
         let campaign = active.campaign;
@@ -154,10 +164,11 @@ pub fn compute_earning(input: &EarnInput<'_>) -> Result<Earning> {
                 reason: format!("campaign {} is listed more than once", campaign.id),
             });
         }
-        if let Some((bonus, exact)) = campaign_bonus(input, &lines, active)? {
+        if let Some((bonus, exact, weights)) = campaign_bonus(input, &lines, active)? {
             exact_sum = add(exact_sum, exact)?;
             rounded_sum = add(rounded_sum, bonus.uncapped.value())?;
             campaign_bonuses.push(bonus);
+            campaign_weights.push(weights);
         }
     }
 
@@ -174,16 +185,45 @@ pub fn compute_earning(input: &EarnInput<'_>) -> Result<Earning> {
         total: Points::ZERO,
     };
     apply_bill_cap(&mut earning, rules.earn_cap_per_bill)?;
+    share_over_lines(&mut earning, &campaign_weights, precision)?;
     Ok(earning)
 }
 
-/// One campaign's bonus on the bill (after its member cap and budget) and its exact value,
-/// or `None` when the campaign does not apply or rewards none of the lines.
+/// Sets each line's [`LinePoints`]: its share of the base, the tier bonus and each campaign's
+/// bonus (step 6 of the module docs).
+fn share_over_lines(
+    earning: &mut Earning,
+    campaign_weights: &[Vec<Option<Decimal>>],
+    precision: PointPrecision,
+) -> Result<()> {
+    let by_points: Vec<Option<Decimal>> =
+        earning.lines.iter().map(|l| Some(l.exact_points)).collect();
+    let mut points = vec![LinePoints::default(); earning.lines.len()];
+    let base = lines::share(earning.base, &by_points, precision)?;
+    lines::add_shares(&mut points, &base, |p| &mut p.base)?;
+    let tier = lines::share(earning.tier_bonus, &by_points, precision)?;
+    lines::add_shares(&mut points, &tier, |p| &mut p.tier_bonus)?;
+    for (bonus, weights) in earning.campaign_bonuses.iter().zip(campaign_weights) {
+        let shares = lines::share(bonus.points, weights, precision)?;
+        lines::add_shares(&mut points, &shares, |p| &mut p.campaign_bonus)?;
+    }
+    for (line, p) in earning.lines.iter_mut().zip(points) {
+        line.points = p;
+    }
+    Ok(())
+}
+
+/// A campaign's bonus, its exact value, and each line's weight in it (`None`: not rewarded).
+type AppliedCampaign = (CampaignBonus, Decimal, Vec<Option<Decimal>>);
+
+/// One campaign's bonus on the bill (after its member cap and budget), its exact value and
+/// each line's weight in it (`None` for lines it does not reward), or `None` when the
+/// campaign does not apply or rewards none of the lines.
 fn campaign_bonus(
     input: &EarnInput<'_>,
     lines: &[LineEarning],
     active: &ActiveCampaign<'_>,
-) -> Result<Option<(CampaignBonus, Decimal)>> {
+) -> Result<Option<AppliedCampaign>> {
     let campaign = active.campaign;
     let precision = input.rules.precision;
     if !campaign_applies(
@@ -212,6 +252,18 @@ fn campaign_bonus(
         }
         CampaignEffect::FixedBonus(points) => points.value(),
     };
+    let weights = lines
+        .iter()
+        .zip(input.lines)
+        .map(|(earning, line)| {
+            line_is_eligible(campaign, line).then_some(match campaign.effect {
+                CampaignEffect::Multiplier(_) => earning.exact_points,
+                CampaignEffect::ExtraPercent(_) | CampaignEffect::FixedBonus(_) => {
+                    earning.amount.amount()
+                }
+            })
+        })
+        .collect();
     let uncapped = overflow(precision.round_down(exact))?;
     let capped = cap_campaign_bonus(campaign, &active.usage, uncapped);
     // A cap with more decimals than the program's points must not hand out a fraction.
@@ -223,7 +275,7 @@ fn campaign_bonus(
         points,
         limited_by: capped.limited_by,
     };
-    Ok(Some((bonus, exact)))
+    Ok(Some((bonus, exact, weights)))
 }
 
 fn line_earning(rules: &Rules, line: &BillLine) -> Result<LineEarning> {
@@ -246,6 +298,7 @@ fn line_earning(rules: &Rules, line: &BillLine) -> Result<LineEarning> {
         amount: line.amount,
         rule,
         exact_points,
+        points: LinePoints::default(),
     })
 }
 

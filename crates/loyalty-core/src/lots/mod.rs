@@ -11,6 +11,7 @@
 //! pending) bucket until the expiry sweep writes an `Expired` entry for what [`overdue`]
 //! returns, but it is never spent in the meantime.
 
+mod dated;
 mod sweep;
 
 use std::cmp::Ordering;
@@ -23,6 +24,7 @@ use crate::ledger::EntryKind;
 use crate::program::{ExpiryPolicy, Rules};
 use crate::values::Points;
 
+pub use dated::{check_bill_date, new_dated_lot};
 pub use sweep::{matured, overdue};
 
 /// Points from one credit, with the dates that govern them.

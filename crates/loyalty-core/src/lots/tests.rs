@@ -321,3 +321,65 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn a_bill_exactly_as_old_as_the_limit_is_accepted_and_a_microsecond_older_is_refused() {
+    let mut rules = ProgramRules::new(Currency::new("INR").unwrap());
+    rules.max_bill_age_days = Some(30);
+    let rules = rules.validate().unwrap();
+    let now = at(2026, 3, 31);
+    let oldest = now - TimeDelta::days(30);
+    assert!(check_bill_date(&rules, oldest, now).is_ok());
+    let refused = check_bill_date(&rules, oldest - TimeDelta::microseconds(1), now);
+    assert!(
+        matches!(refused, Err(Error::Precondition(_))),
+        "{refused:?}"
+    );
+}
+
+#[test]
+fn a_bill_whose_expiry_has_come_is_refused_and_one_a_second_younger_earns() {
+    let rules = shop(ExpiryPolicy::AfterMonths(12), 0);
+    let now = at(2026, 3, 31);
+    let expired = at(2025, 3, 31);
+    let refused = check_bill_date(&rules, expired, now);
+    assert!(
+        matches!(&refused, Err(Error::Precondition(m)) if m.contains("would have expired on 2026-03-31")),
+        "{refused:?}"
+    );
+    assert!(check_bill_date(&rules, expired + TimeDelta::seconds(1), now).is_ok());
+    // Without expiry, any bill's points are alive.
+    let never = shop(ExpiryPolicy::Never, 0);
+    assert!(check_bill_date(&never, at(2000, 1, 1), now).is_ok());
+}
+
+#[test]
+fn a_dated_lot_counts_its_pending_days_and_expiry_from_the_bill() {
+    let rules = shop(ExpiryPolicy::AfterMonths(12), 14);
+    let now = at(2026, 3, 31);
+    let bill_at = at(2026, 3, 21);
+    let lot = new_dated_lot(
+        &rules,
+        EntryKind::Earned,
+        Uuid::from_u128(1),
+        p(50),
+        bill_at,
+        now,
+    )
+    .unwrap();
+    assert!(lot.pending);
+    assert_eq!(lot.spendable_from, at(2026, 4, 4));
+    assert_eq!(lot.expires_at, Some(at(2027, 3, 21)));
+    // Returned points are not a bill's: they count from now.
+    let back = new_dated_lot(
+        &rules,
+        EntryKind::Returned,
+        Uuid::from_u128(2),
+        p(5),
+        bill_at,
+        now,
+    )
+    .unwrap();
+    assert_eq!(back.spendable_from, now);
+    assert_eq!(back.expires_at, Some(at(2027, 3, 31)));
+}

@@ -186,6 +186,9 @@ pub struct ProgramRules {
     pub tiers: TierRules,
     /// The program's local time offset from UTC in minutes, used for campaign weekdays.
     pub utc_offset_minutes: i32,
+    /// How many days old a bill may be when it earns (`None` = no limit, 1..=3650): a till
+    /// that uploads offline bills late is accepted within it, older bills are refused.
+    pub max_bill_age_days: Option<u32>,
 }
 
 impl ProgramRules {
@@ -218,6 +221,7 @@ impl ProgramRules {
             redemptions_per_minute: None,
             tiers: TierRules::default(),
             utc_offset_minutes: 0,
+            max_bill_age_days: None,
         }
     }
 
@@ -321,6 +325,13 @@ impl ProgramRules {
             return invalid(
                 "redemptions per minute must be at least 1 (leave it unset for no limit)".into(),
             );
+        }
+        if let Some(days) = self.max_bill_age_days
+            && !(1..=3650).contains(&days)
+        {
+            return invalid(format!(
+                "the maximum bill age must be 1 to 3650 days (got {days}; leave it unset for no limit)"
+            ));
         }
         if !(-14 * 60..=14 * 60).contains(&self.utc_offset_minutes) {
             return invalid(format!(

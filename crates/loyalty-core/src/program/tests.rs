@@ -177,6 +177,15 @@ fn a_pending_period_over_a_year_is_rejected() {
 }
 
 #[test]
+fn a_maximum_bill_age_outside_one_to_3650_days_is_rejected() {
+    for (days, valid) in [(0, false), (1, true), (3650, true), (3651, false)] {
+        let mut rules = pharmacy();
+        rules.max_bill_age_days = Some(days);
+        assert_eq!(rules.validate().is_ok(), valid, "{days} days");
+    }
+}
+
+#[test]
 fn a_zero_earn_cap_is_rejected() {
     let mut rules = pharmacy();
     rules.earn_cap_per_bill = Some(Points::ZERO);

@@ -8,8 +8,8 @@ use chrono::{DateTime, Utc};
 use loyalty_core::ledger::Balances;
 use loyalty_core::{BillLine, Currency, Earning, Money, RedemptionLimitReason};
 use loyalty_store::{
-    BillView, EarnOutcome, HoldView, LedgerEntryView, QuoteView, ReverseOutcome,
-    RewardRedemptionStatus, RewardRedemptionView, TakenBack,
+    BillView, EarnLine, EarnOutcome, HoldView, LedgerEntryView, QuoteView, ReverseOutcome,
+    RewardRedemptionStatus, RewardRedemptionView, TakenBack, lines_of,
 };
 use rust_decimal::Decimal;
 
@@ -126,6 +126,10 @@ pub fn earning_to_pb(e: &Earning, earning_amount: &Money) -> pb::EarnBreakdown {
         cap_reduction: points_to_pb(e.cap_reduction.value()),
         total: points_to_pb(e.total.value()),
         earning_amount: money_to_pb(earning_amount),
+        lines: lines_of(e)
+            .iter()
+            .map(|l| line_to_pb(l, Some(earning_amount.currency())))
+            .collect(),
     }
 }
 
@@ -189,6 +193,11 @@ pub fn earn_to_pb(o: &EarnOutcome) -> pb::EarnResponse {
         cap_reduction: points_to_pb(o.cap_reduction.value()),
         total: points_to_pb(o.points.value()),
         earning_amount: money_to_pb(&o.earning_amount),
+        lines: o
+            .lines
+            .iter()
+            .map(|l| line_to_pb(l, Some(o.earning_amount.currency())))
+            .collect(),
     };
     let upgrade = o.tier_change.as_ref();
     pb::EarnResponse {
@@ -307,6 +316,26 @@ pub fn entry_to_pb(e: LedgerEntryView) -> pb::LedgerEntry {
         actor: e.actor,
         reason: e.reason.unwrap_or_default(),
         created_at: time_to_pb(e.created_at),
+        lines: e.lines.iter().map(|l| line_to_pb(l, None)).collect(),
+    }
+}
+
+/// One bill line's earning on the wire; the amount in `currency`'s minor units when given,
+/// else as the store scaled it.
+pub fn line_to_pb(l: &EarnLine, currency: Option<Currency>) -> pb::EarnLine {
+    pb::EarnLine {
+        line: l.line,
+        category: l.category.clone().unwrap_or_default(),
+        rule: l.rule.clone(),
+        rate: l.rate.clone(),
+        amount: match currency {
+            Some(c) => amount_to_pb(l.amount, c),
+            None => l.amount.to_string(),
+        },
+        base: points_to_pb(l.base.value()),
+        tier_bonus: points_to_pb(l.tier_bonus.value()),
+        campaign_bonus: points_to_pb(l.campaign_bonus.value()),
+        points: points_to_pb(l.points.value()),
     }
 }
 
@@ -324,6 +353,11 @@ pub fn bill_to_pb(b: BillView) -> pb::BillSummary {
         redeemed_returned: points_to_pb(b.redeemed_returned.value()),
         returned: money_to_pb(&b.returned),
         referral: points_to_pb(b.referral.value()),
+        lines: b
+            .lines
+            .iter()
+            .map(|l| line_to_pb(l, Some(b.total.currency())))
+            .collect(),
     }
 }
 

@@ -200,6 +200,7 @@ pub fn rules_from_pb(r: &pb::ProgramRules) -> ApiResult<ProgramRules> {
             .collect::<ApiResult<_>>()?,
     };
     rules.utc_offset_minutes = r.utc_offset_minutes;
+    rules.max_bill_age_days = (r.max_bill_age_days != 0).then_some(r.max_bill_age_days);
     Ok(rules)
 }
 
@@ -301,6 +302,7 @@ pub fn rules_to_pb(r: &ProgramRules) -> pb::ProgramRules {
             })
             .collect(),
         utc_offset_minutes: r.utc_offset_minutes,
+        max_bill_age_days: r.max_bill_age_days.unwrap_or(0),
     }
 }
 

@@ -45,6 +45,7 @@ impl Fingerprint for ProgramRules {
             redemptions_per_minute,
             tiers,
             utc_offset_minutes,
+            max_bill_age_days,
         } = self;
         out.text(1, currency.code());
         out.integer(2, i64::from(precision.decimals()));
@@ -100,6 +101,7 @@ impl Fingerprint for ProgramRules {
         out.opt_integer(15, redemptions_per_minute.map(i64::from));
         out.record(16, |t| write_tiers(t, tiers));
         out.integer(17, i64::from(*utc_offset_minutes));
+        out.opt_integer(18, max_bill_age_days.map(i64::from));
     }
 }
 

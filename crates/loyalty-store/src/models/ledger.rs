@@ -4,7 +4,7 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use crate::schema::{bills, holds, ledger_entries, lot_allocations, point_lots};
+use crate::schema::{bills, earn_lines, holds, ledger_entries, lot_allocations, point_lots};
 
 /// A row of `ledger_entries`. Inserted once, never updated or deleted.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -116,4 +116,22 @@ pub struct BillRow {
     pub earned_at: Option<NaiveDateTime>,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+}
+
+/// A row of `earn_lines`: one line of an earned bill, the rule it earned by and its share of
+/// the bill's points.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = earn_lines)]
+#[diesel(treat_none_as_default_value = false)]
+pub struct EarnLineRow {
+    pub bill_id: String,
+    pub line_no: i32,
+    pub category: Option<String>,
+    pub rule: String,
+    pub rate: String,
+    pub amount: i64,
+    pub base_points: i64,
+    pub tier_bonus: i64,
+    pub campaign_bonus: i64,
+    pub points: i64,
 }

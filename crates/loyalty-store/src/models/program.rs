@@ -50,6 +50,8 @@ pub struct ProgramRow {
     pub version: i64,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    #[serde(default)]
+    pub max_bill_age_days: Option<i32>,
 }
 
 /// A row of `program_categories`.
@@ -166,6 +168,7 @@ pub fn rules_to_rows(mut row: ProgramRow, rules: &ProgramRules) -> StoreResult<R
         TierBasis::LifetimePoints => ("lifetime_points".into(), None),
     };
     row.utc_offset_minutes = rules.utc_offset_minutes;
+    row.max_bill_age_days = rules.max_bill_age_days.map(small);
 
     let mut categories: BTreeMap<String, CategoryRow> = BTreeMap::new();
     for c in &rules.categories {
@@ -311,6 +314,10 @@ pub fn rules_from_rows(rows: &RulesRows) -> StoreResult<Rules> {
         tiers: Vec::new(),
     };
     rules.utc_offset_minutes = p.utc_offset_minutes;
+    rules.max_bill_age_days = p
+        .max_bill_age_days
+        .map(|v| unsigned("maximum bill age", v))
+        .transpose()?;
     for c in &rows.categories {
         let category = Category::new(&c.category)?;
         if let Some(earn) = &c.earn_percent {

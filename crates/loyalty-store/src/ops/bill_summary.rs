@@ -9,6 +9,7 @@ use loyalty_core::{Currency, Money, Points};
 use crate::amounts::{money_from_db, points_from_db};
 use crate::error::{StoreError, StoreResult};
 use crate::models::ledger::BillRow;
+use crate::ops::earn_lines::{EarnLine, load_lines};
 use crate::schema::{bills, memberships, programs};
 use crate::store::Store;
 
@@ -47,6 +48,9 @@ pub struct BillView {
     pub redeemed_value: Money,
     /// Of the redeemed points, points given back by returns.
     pub redeemed_returned: Points,
+    /// Each line's category, rule and share of `earned` (none before the bill earned, or when
+    /// it earned before lines were recorded).
+    pub lines: Vec<EarnLine>,
 }
 
 impl Store {
@@ -81,6 +85,8 @@ impl Store {
                 .into_iter()
                 .map(|(id, member, program, currency)| (id, (member, program, currency)))
                 .collect();
+            let bill_ids: Vec<&str> = rows.iter().map(|b| b.id.as_str()).collect();
+            let mut lines = load_lines(conn, &bill_ids)?;
             rows.into_iter()
                 .map(|b| {
                     let (member_id, program_id, currency) =
@@ -108,6 +114,7 @@ impl Store {
                         redeemed: points_from_db(b.redeemed)?,
                         redeemed_value: money(b.redeemed_value)?,
                         redeemed_returned: points_from_db(b.redeemed_returned)?,
+                        lines: lines.remove(&b.id).unwrap_or_default(),
                     })
                 })
                 .collect()

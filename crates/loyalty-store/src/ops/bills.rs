@@ -57,14 +57,15 @@ pub(crate) fn find_bill(
 /// Records what the bill earned on its row (creating the row when no redemption made it), and
 /// moves its earning amount into the membership's qualifying spend of its day (what the row
 /// counted before, if anything, moves out), so the tier measure always equals the sum over
-/// the bills. The caller holds the membership's lock.
+/// the bills. The caller holds the membership's lock. Returns the row's id.
 pub(crate) fn record_bill(
     conn: &mut DbConnection,
     existing: Option<BillRow>,
     mut row: BillRow,
-) -> StoreResult<()> {
+) -> StoreResult<String> {
     match existing {
         Some(old) => {
+            row.id.clone_from(&old.id);
             native!(conn, c => diesel::update(bills::table.find(&old.id))
                 .set((
                     bills::total.eq(row.total),
@@ -92,5 +93,5 @@ pub(crate) fn record_bill(
     if let Some(at) = row.earned_at {
         add_qualifying_spend(conn, &row.membership_id, at, row.earn_amount)?;
     }
-    Ok(())
+    Ok(row.id)
 }

@@ -7,15 +7,20 @@
 //!    then the referrer's (when the referrer is an active member of the same program), then
 //!    the applicable campaigns that have a budget. Both accounts are settled (expiry,
 //!    maturing).
+//!    Before that, the bill's date is checked (`FailedPrecondition`): not older than the
+//!    program's maximum bill age, and not so old that its points would already have expired.
 //! 3. A bill reference earns once per membership: a `bills` row with `earned_at` set refuses
 //!    the earn (`FailedPrecondition`). The value already redeemed on the bill (its `bills` row)
 //!    is passed to `loyalty-core`, so points never earn on the part paid with points.
 //! 4. `loyalty-core`'s [`earn_on_bill`](loyalty_core::earn_on_bill()) computes everything at
 //!    the tier held before the bill. Posted: one `earned` entry (base + tier bonus), one
 //!    `campaign_bonus` entry per campaign that gave points (counted against its member cap and
-//!    budget; the `awarded <= budget` CHECK is the backstop).
+//!    budget; the `awarded <= budget` CHECK is the backstop). Their lots' pending period
+//!    and expiry count from the bill's time, not from now (a late upload of an offline bill
+//!    is already matured, or expires sooner).
 //! 5. The `bills` row records the gross total, the earning amount, the points earned (without
-//!    the upgrade bonus), the referral and the bill time (`earned_at`).
+//!    the upgrade bonus), the referral and the bill time (`earned_at`); `earn_lines` records
+//!    each line's category, rule and share of the points (one multi-row INSERT).
 //! 6. The tier is re-measured including this bill and may go up (never down here), crediting
 //!    the upgrade bonus as a `tier_bonus` entry; the new tier applies from the next bill.
 //! 7. The referrer is credited a `referral_earned` entry (`source_member_id` = the member).
@@ -36,6 +41,7 @@ use crate::models::ledger::BillRow;
 use crate::models::member::{MemberRow, MembershipRow};
 use crate::ops::bills::{bill_time, check_reference, find_bill, record_bill};
 use crate::ops::campaigns::{as_active, candidates, record_award};
+use crate::ops::earn_lines::{EarnLine, insert_lines, lines_of};
 use crate::ops::members::{find_membership, load_member, require_active};
 use crate::ops::programs::require_enabled;
 use crate::ops::rules_cache::load_program;
@@ -120,6 +126,9 @@ pub struct EarnOutcome {
     pub tier_multiplier: Decimal,
     /// The campaigns that applied, in application order.
     pub campaign_bonuses: Vec<CampaignAward>,
+    /// Each bill line's category, rule and share of `points` (they add up to it exactly);
+    /// empty in answers recorded before lines were.
+    pub lines: Vec<EarnLine>,
     /// What the earn cap per bill took away.
     pub cap_reduction: Points,
     /// The amount that earned (after discounts and the part paid with points), in the
@@ -207,6 +216,7 @@ fn earn_in(
     let rules = &program.rules;
     let member = load_member(conn, tenant, &request.member_id)?;
     require_active(&member)?;
+    loyalty_core::lots::check_bill_date(rules, at, now)?;
     // Lock order: the member's account, then the referrer's, then budgeted campaigns.
     let mut acct = Account::lock_of(conn, tenant, &member.id, &program.id, now)?;
     acct.settle(conn)?;
@@ -244,7 +254,12 @@ fn earn_in(
     )?;
     let e = &earned.earning;
 
-    let meta = EntryMeta::by(&request.actor).with_reference(Some(reference));
+    // The bill's points (its own, its campaigns', the referrer's) count their pending period
+    // and expiry from the bill's time; a tier upgrade bonus is granted now.
+    let meta = EntryMeta {
+        earned_at: Some(at),
+        ..EntryMeta::by(&request.actor).with_reference(Some(reference))
+    };
     let mut entry_ids = Vec::new();
     let base = e.base.checked_add(e.tier_bonus)?;
     entry_ids.extend(acct.credit(conn, rules, EntryKind::Earned, base, &meta)?);
@@ -267,7 +282,8 @@ fn earn_in(
     } else {
         Points::ZERO
     };
-    record_bill(
+    let lines = lines_of(e);
+    let bill_id = record_bill(
         conn,
         existing,
         BillRow {
@@ -291,6 +307,7 @@ fn earn_in(
             updated_at: to_db_time(now),
         },
     )?;
+    insert_lines(conn, &bill_id, &lines)?;
 
     let tier_change = upgrade_after_earn(conn, rules, &mut acct, &request.actor)?;
     entry_ids.extend(tier_change.as_ref().and_then(|t| t.bonus_entry_id.clone()));
@@ -314,6 +331,7 @@ fn earn_in(
         tier_bonus: e.tier_bonus,
         tier_multiplier: e.tier_multiplier.value(),
         campaign_bonuses,
+        lines,
         cap_reduction: e.cap_reduction,
         earning_amount: earned.earning_amount,
         referral_points: referral,

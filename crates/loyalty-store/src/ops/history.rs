@@ -15,11 +15,13 @@ use uuid::Uuid;
 
 use crate::amounts::{from_db, points_from_db};
 use crate::clock::{from_db_time, to_db_time};
+use crate::db::{DbConnection, native};
 use crate::error::{StoreError, StoreResult};
 use crate::models::ledger::EntryRow;
+use crate::ops::earn_lines::{EarnLine, load_lines};
 use crate::ops::members::{Page, find_membership, load_member, page};
 use crate::ops::rules_cache::load_program;
-use crate::schema::memberships;
+use crate::schema::{bills, memberships};
 use crate::store::Store;
 
 /// Which entries to list; every field narrows the list, an empty filter lists the tenant's.
@@ -81,6 +83,10 @@ pub struct LedgerEntryView {
     pub reason: Option<String>,
     /// When.
     pub created_at: DateTime<Utc>,
+    /// On an `earned` entry, its bill's lines: each line's category, rule and share of the
+    /// bill's points (which include the campaign bonuses posted as their own entries). Empty
+    /// on other entries and on bills earned before lines were recorded.
+    pub lines: Vec<EarnLine>,
 }
 
 impl TryFrom<EntryRow> for LedgerEntryView {
@@ -108,6 +114,7 @@ impl TryFrom<EntryRow> for LedgerEntryView {
             source_member_id: r.source_member_id,
             actor: r.actor,
             reason: r.reason,
+            lines: Vec::new(),
         })
     }
 }
@@ -186,12 +193,61 @@ impl Store {
                 .select(EntryRow::as_select())
                 .load(conn)?;
             let page = page(rows, limit, |r| r.id.clone(), LedgerEntryView::try_from);
+            let mut items = page.items.into_iter().collect::<StoreResult<Vec<_>>>()?;
+            attach_lines(conn, tenant, &mut items)?;
             Ok(Page {
-                items: page.items.into_iter().collect::<StoreResult<_>>()?,
+                items,
                 next_cursor: page.next_cursor,
             })
         })
     }
+}
+
+/// Gives the page's `earned` entries their bills' lines: two statements per page, on the
+/// bills' `(membership_id, reference)` key and the lines' primary key.
+/// Line amounts are shown in the program currency's minor units ("500.00").
+fn attach_lines(
+    conn: &mut DbConnection,
+    tenant: &str,
+    items: &mut [LedgerEntryView],
+) -> StoreResult<()> {
+    let earned: Vec<(&str, &str)> = items
+        .iter()
+        .filter(|v| v.kind == EntryKind::Earned)
+        .filter_map(|v| Some((v.membership_id.as_str(), v.reference.as_deref()?)))
+        .collect();
+    if earned.is_empty() {
+        return Ok(());
+    }
+    let memberships: Vec<&str> = earned.iter().map(|(m, _)| *m).collect();
+    let references: Vec<&str> = earned.iter().map(|(_, r)| *r).collect();
+    let found: Vec<(String, String, String)> = native!(conn, c => bills::table
+        .filter(bills::membership_id.eq_any(&memberships))
+        .filter(bills::reference.eq_any(&references))
+        .select((bills::id, bills::membership_id, bills::reference))
+        .load(c))?;
+    let bill_ids: Vec<&str> = found.iter().map(|(id, _, _)| id.as_str()).collect();
+    let mut lines = load_lines(conn, &bill_ids)?;
+    for item in items.iter_mut().filter(|v| v.kind == EntryKind::Earned) {
+        let bill = found.iter().find(|(_, m, r)| {
+            *m == item.membership_id && Some(r.as_str()) == item.reference.as_deref()
+        });
+        if let Some((id, _, _)) = bill {
+            let minor = load_program(conn, tenant, &item.program_id)?
+                .rules
+                .currency
+                .minor_units();
+            item.lines = lines.remove(id).unwrap_or_default();
+            for line in &mut item.lines {
+                let mut shown = line.amount.normalize();
+                if shown.scale() < minor {
+                    shown.rescale(minor);
+                }
+                line.amount = shown;
+            }
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

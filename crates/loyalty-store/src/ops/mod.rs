@@ -9,6 +9,7 @@ pub mod bills;
 pub mod campaigns;
 pub mod coupons;
 pub mod earn;
+pub mod earn_lines;
 pub mod enrollment;
 pub mod expiry;
 pub mod history;

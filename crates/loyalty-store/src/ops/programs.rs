@@ -77,6 +77,7 @@ fn blank_row(id: String, tenant: &str, name: String, now: NaiveDateTime) -> Prog
         tier_basis: String::new(),
         tier_window_days: None,
         utc_offset_minutes: 0,
+        max_bill_age_days: None,
         version: 1,
         created_at: now,
         updated_at: now,

@@ -12,9 +12,11 @@
 //! balances and totals after it) are the running sums of its membership's entries in posting
 //! order, so the last equal the membership's balances; the lifetime referral points equal the
 //! `referral_earned` entries, no bill has more returned than its total, the
-//! tier measure's day buckets of qualifying spend equal the bills they summarize, and every
-//! cancelled reward redemption gave its points back with a `returned` entry.
+//! tier measure's day buckets of qualifying spend equal the bills they summarize, every
+//! cancelled reward redemption gave its points back with a `returned` entry, and a bill's
+//! lines add up to what it earned (their base and tier shares to its `earned` entry).
 
+mod earn_lines;
 mod redemptions;
 mod running;
 
@@ -230,6 +232,7 @@ fn check_page(
     };
     let spend_days = spend_day_mismatches(conn, &ids)?;
     let bad_redemptions = redemptions::redemption_mismatches(conn, &ids)?;
+    let bad_lines = earn_lines::line_mismatches(conn, &ids)?;
 
     let mut by_membership: HashMap<&str, HashMap<EntryKind, KindSums>> = HashMap::new();
     let mut found = Vec::new();
@@ -317,6 +320,15 @@ fn check_page(
                 Discrepancy::Bill {
                     reference: reference.clone(),
                     problem: "more was returned than the bill's total".into(),
+                },
+            );
+        }
+        for (_, reference, problem) in bad_lines.iter().filter(|(m_id, ..)| m_id == &m.id) {
+            report(
+                m,
+                Discrepancy::Bill {
+                    reference: reference.clone(),
+                    problem: problem.clone(),
                 },
             );
         }

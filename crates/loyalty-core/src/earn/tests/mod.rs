@@ -381,3 +381,63 @@ fn feedback_earns_its_flat_points_and_an_unknown_action_is_rejected() {
         Err(Error::UnknownAction("tweet".into()))
     );
 }
+
+#[test]
+fn each_pharmacy_line_shows_its_category_percentage_and_points() {
+    let e = earn(
+        pharmacy(),
+        None,
+        &[],
+        &[line(Some("Medicines"), "500"), line(Some("General"), "500")],
+    )
+    .unwrap();
+    assert_eq!(
+        e.lines[0].rule,
+        LineRule::Category(Percent::new(dec!(1)).unwrap())
+    );
+    assert_eq!(e.lines[0].points.total, pts("5.00"));
+    assert_eq!(
+        e.lines[1].rule,
+        LineRule::Category(Percent::new(dec!(3)).unwrap())
+    );
+    assert_eq!(e.lines[1].points.total, pts("15.00"));
+    assert_eq!(e.total, pts("20"));
+}
+
+#[test]
+fn what_rounding_leaves_goes_to_the_heaviest_line_first_in_bill_order() {
+    // Three lines of 0.5 exact points: the bill earns 1 (1.5 rounded down); no line's share
+    // reaches a whole point, so the remainder goes to the first of the equal lines.
+    let lines = [line(None, "5"), line(None, "5"), line(None, "5")];
+    let e = earn(shop(), None, &[], &lines).unwrap();
+    let totals: Vec<Points> = e.lines.iter().map(|l| l.points.total).collect();
+    assert_eq!(totals, [pts("1"), pts("0"), pts("0")]);
+
+    // 7 + 3 exact, capped at 5: shares 3.5 -> 3 and 1.5 -> 1, the remainder 1 to the 7.
+    let mut capped = shop();
+    capped.earn_cap_per_bill = Some(pts("5"));
+    let e = earn(capped, None, &[], &[line(None, "30"), line(None, "70")]).unwrap();
+    let totals: Vec<Points> = e.lines.iter().map(|l| l.points.total).collect();
+    assert_eq!(totals, [pts("1"), pts("4")]);
+}
+
+#[test]
+fn a_campaign_bonus_goes_only_to_the_lines_it_rewards() {
+    let baby = campaign(|s| {
+        s.categories = vec![Category::new("Baby").unwrap()];
+        s.effect = CampaignEffect::FixedBonus(pts("10"));
+    });
+    let active = [ActiveCampaign::unused(&baby)];
+    let e = earn(
+        shop(),
+        Some(&tier("1.5")),
+        &active,
+        &[line(None, "100"), line(Some("Baby"), "100")],
+    )
+    .unwrap();
+    assert_eq!(e.lines[0].points.campaign_bonus, Points::ZERO);
+    assert_eq!(e.lines[1].points.campaign_bonus, pts("10"));
+    assert_eq!(e.lines[0].points.tier_bonus, pts("5"));
+    assert_eq!(e.lines[1].points.total, pts("25"));
+    assert_eq!(e.total, pts("40"));
+}

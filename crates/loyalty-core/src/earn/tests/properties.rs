@@ -224,6 +224,49 @@ proptest! {
     }
 
     #[test]
+    fn the_lines_points_add_up_to_every_component_and_the_total_exactly(
+        (lines, multiplier, decimals, cap, campaign_cases) in cases(),
+        rounding in any_rounding(),
+    ) {
+        let mut rules = pharmacy();
+        rules.precision = PointPrecision::new(decimals, rounding).unwrap();
+        rules.earn_cap_per_bill = cap.map(|c| Points::whole(c).unwrap());
+        let lines: Vec<BillLine> = lines
+            .iter()
+            .map(|&(cat, cents)| BillLine {
+                category: ["Medicines", "General", "Baby"].get(usize::from(cat)).map(|c| Category::new(c).unwrap()),
+                amount: Money::new(Decimal::new(cents, 2), inr()).unwrap(),
+            })
+            .collect();
+        let gold = multiplier.map(|m| Tier { multiplier: Multiplier::new(Decimal::new(i64::from(m), 2)).unwrap(), ..tier("1") });
+        let campaigns: Vec<(Campaign, CampaignUsage)> =
+            campaign_cases.iter().enumerate().map(|(i, c)| build_campaign(i, c)).collect();
+        let active: Vec<ActiveCampaign> =
+            campaigns.iter().map(|(c, usage)| ActiveCampaign { campaign: c, usage: *usage }).collect();
+
+        let e = earn(rules, gold.as_ref(), &active, &lines).unwrap();
+
+        let sum = |pick: fn(&LinePoints) -> Decimal| -> Decimal {
+            e.lines.iter().map(|l| pick(&l.points)).sum()
+        };
+        prop_assert_eq!(sum(|p| p.base.value()), e.base.value());
+        prop_assert_eq!(sum(|p| p.tier_bonus.value()), e.tier_bonus.value());
+        prop_assert_eq!(sum(|p| p.campaign_bonus.value()), e.campaign_points().unwrap().value());
+        prop_assert_eq!(sum(|p| p.total.value()), e.total.value());
+        let unit = Decimal::new(1, decimals);
+        for line in &e.lines {
+            let p = line.points;
+            prop_assert_eq!(p.total.value(), p.base.value() + p.tier_bonus.value() + p.campaign_bonus.value());
+            // Every share is in the program's point decimals.
+            prop_assert_eq!(p.total.value() % unit, Decimal::ZERO);
+            // A line that earned nothing exactly gets no base.
+            if line.exact_points.is_zero() && e.lines.iter().any(|l| !l.exact_points.is_zero()) {
+                prop_assert_eq!(p.base, Points::ZERO);
+            }
+        }
+    }
+
+    #[test]
     fn referral_points_never_exceed_the_exact_share(cents in 0i64..1_000_000_000) {
         let rules = pharmacy().validate().unwrap();
         let amount = Money::new(Decimal::new(cents, 2), inr()).unwrap();

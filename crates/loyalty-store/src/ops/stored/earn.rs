@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{StoreError, StoreResult};
 use crate::ops::earn::{CampaignAward, EarnOutcome};
+use crate::ops::earn_lines::EarnLine;
 use crate::ops::tiers::TierMove;
 
 /// An [`EarnOutcome`] as idempotency records hold it: the earning amount as a decimal with its
@@ -23,6 +24,10 @@ pub(crate) struct StoredEarn {
     tier_bonus: Points,
     tier_multiplier: Decimal,
     campaign_bonuses: Vec<CampaignAward>,
+    /// Absent from records written before per-line earning (and left out when empty, so an
+    /// answer without lines keeps the earlier shape).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    lines: Vec<EarnLine>,
     cap_reduction: Points,
     earning_amount: Decimal,
     currency: String,
@@ -44,6 +49,7 @@ impl From<EarnOutcome> for StoredEarn {
             tier_bonus,
             tier_multiplier,
             campaign_bonuses,
+            lines,
             cap_reduction,
             earning_amount,
             referral_points,
@@ -61,6 +67,7 @@ impl From<EarnOutcome> for StoredEarn {
             tier_bonus,
             tier_multiplier,
             campaign_bonuses,
+            lines,
             cap_reduction,
             earning_amount: earning_amount.amount(),
             currency: earning_amount.currency().code().to_owned(),
@@ -86,6 +93,7 @@ impl TryFrom<StoredEarn> for EarnOutcome {
             tier_bonus,
             tier_multiplier,
             campaign_bonuses,
+            lines,
             cap_reduction,
             earning_amount,
             currency,
@@ -104,6 +112,7 @@ impl TryFrom<StoredEarn> for EarnOutcome {
             tier_bonus,
             tier_multiplier,
             campaign_bonuses,
+            lines,
             cap_reduction,
             earning_amount: Money::new(earning_amount, Currency::new(&currency)?)?,
             referral_points,
@@ -153,6 +162,26 @@ mod tests {
     fn an_earn_is_recorded_in_the_shape_earlier_releases_wrote() {
         let outcome: EarnOutcome = serde_json::from_str(RECORDED_EARN).unwrap();
         assert_eq!(serde_json::to_string(&outcome).unwrap(), RECORDED_EARN);
+    }
+
+    #[test]
+    fn an_earn_recorded_with_its_lines_replays_them() {
+        let mut outcome: EarnOutcome = serde_json::from_str(RECORDED_EARN).unwrap();
+        assert!(outcome.lines.is_empty());
+        outcome.lines = vec![EarnLine {
+            line: 0,
+            category: Some("General".into()),
+            rule: "category_percent".into(),
+            rate: "3".into(),
+            amount: "500.25".parse().unwrap(),
+            base: "15".parse().unwrap(),
+            tier_bonus: Points::ZERO,
+            campaign_bonus: "7.5".parse().unwrap(),
+            points: "22.5".parse().unwrap(),
+        }];
+        let recorded = serde_json::to_string(&outcome).unwrap();
+        let replayed: EarnOutcome = serde_json::from_str(&recorded).unwrap();
+        assert_eq!(replayed, outcome);
     }
 
     #[test]
