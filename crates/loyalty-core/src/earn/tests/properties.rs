@@ -120,6 +120,34 @@ fn rounded(exact: Decimal, decimals: u32, rounding: Rounding) -> Decimal {
     exact.round_dp_with_strategy(decimals, strategy)
 }
 
+/// A generated case's bill lines (category index 3 = no category), its tier (a multiplier in
+/// hundredths) and its campaigns.
+fn generated(
+    lines: &[(u8, i64)],
+    multiplier: Option<u16>,
+    campaign_cases: &[CampaignCase],
+) -> (Vec<BillLine>, Option<Tier>, Vec<(Campaign, CampaignUsage)>) {
+    let lines = lines
+        .iter()
+        .map(|&(cat, cents)| BillLine {
+            category: ["Medicines", "General", "Baby"]
+                .get(usize::from(cat))
+                .map(|c| Category::new(c).unwrap()),
+            amount: Money::new(Decimal::new(cents, 2), inr()).unwrap(),
+        })
+        .collect();
+    let gold = multiplier.map(|m| Tier {
+        multiplier: Multiplier::new(Decimal::new(i64::from(m), 2)).unwrap(),
+        ..tier("1")
+    });
+    let campaigns = campaign_cases
+        .iter()
+        .enumerate()
+        .map(|(i, c)| build_campaign(i, c))
+        .collect();
+    (lines, gold, campaigns)
+}
+
 proptest! {
     #[test]
     fn the_tier_bonus_follows_the_programs_rounding_mode(
@@ -183,16 +211,7 @@ proptest! {
         let mut rules = pharmacy();
         rules.precision = PointPrecision::new(decimals, Rounding::Down).unwrap();
         rules.earn_cap_per_bill = cap.map(|c| Points::whole(c).unwrap());
-        let lines: Vec<BillLine> = lines
-            .iter()
-            .map(|&(cat, cents)| BillLine {
-                category: ["Medicines", "General", "Baby"].get(usize::from(cat)).map(|c| Category::new(c).unwrap()),
-                amount: Money::new(Decimal::new(cents, 2), inr()).unwrap(),
-            })
-            .collect();
-        let gold = multiplier.map(|m| Tier { multiplier: Multiplier::new(Decimal::new(i64::from(m), 2)).unwrap(), ..tier("1") });
-        let campaigns: Vec<(Campaign, CampaignUsage)> =
-            campaign_cases.iter().enumerate().map(|(i, c)| build_campaign(i, c)).collect();
+        let (lines, gold, campaigns) = generated(&lines, multiplier, &campaign_cases);
         let active: Vec<ActiveCampaign> =
             campaigns.iter().map(|(c, usage)| ActiveCampaign { campaign: c, usage: *usage }).collect();
 
@@ -231,16 +250,7 @@ proptest! {
         let mut rules = pharmacy();
         rules.precision = PointPrecision::new(decimals, rounding).unwrap();
         rules.earn_cap_per_bill = cap.map(|c| Points::whole(c).unwrap());
-        let lines: Vec<BillLine> = lines
-            .iter()
-            .map(|&(cat, cents)| BillLine {
-                category: ["Medicines", "General", "Baby"].get(usize::from(cat)).map(|c| Category::new(c).unwrap()),
-                amount: Money::new(Decimal::new(cents, 2), inr()).unwrap(),
-            })
-            .collect();
-        let gold = multiplier.map(|m| Tier { multiplier: Multiplier::new(Decimal::new(i64::from(m), 2)).unwrap(), ..tier("1") });
-        let campaigns: Vec<(Campaign, CampaignUsage)> =
-            campaign_cases.iter().enumerate().map(|(i, c)| build_campaign(i, c)).collect();
+        let (lines, gold, campaigns) = generated(&lines, multiplier, &campaign_cases);
         let active: Vec<ActiveCampaign> =
             campaigns.iter().map(|(c, usage)| ActiveCampaign { campaign: c, usage: *usage }).collect();
 
