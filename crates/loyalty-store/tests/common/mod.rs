@@ -24,9 +24,19 @@ pub struct TestStore {
 impl TestStore {
     /// A fresh store of `kind` with `pool` connections.
     pub fn new(kind: Kind, pool: u32) -> TestStore {
+        TestStore::with_timeout(kind, pool, loyalty_store::db::DEFAULT_TIMEOUT)
+    }
+
+    /// A fresh store of `kind` with `pool` connections, whose calls wait up to `timeout` for
+    /// the database (a connection, SQLite's write lock) before they fail as unavailable.
+    pub fn with_timeout(kind: Kind, pool: u32, timeout: std::time::Duration) -> TestStore {
         let db = TestDatabase::new(kind);
         let clock = Arc::new(ManualClock::new(start()));
-        let store = db.store(pool, clock.clone());
+        let options = loyalty_store::PoolOptions {
+            max_connections: pool,
+            timeout,
+        };
+        let store = Store::open_with(&db.url, options, clock.clone()).expect("open the test store");
         TestStore {
             store,
             clock,
