@@ -73,7 +73,7 @@ fn admitted(method: &str) -> &'static [R] {
         "Quote" | "Earn" | "AwardAction" | "Redeem" | "Reserve" | "Capture" | "Release"
         | "Reverse" | "EnrollMember" | "LookupMember" | "ListMembers" | "UpdateMember"
         | "DeactivateMember" | "LinkReferrer" | "ListReferrals" | "JoinProgram"
-        | "MarkCouponUsed" | "FulfillRedemption" | "GetBill" => &[Admin, Service],
+        | "MarkCouponUsed" | "FulfillRedemption" | "GetBill" | "StreamChanges" => &[Admin, Service],
         other => panic!("classify the new RPC {other} in auth_matrix.rs"),
     }
 }
@@ -389,6 +389,8 @@ async fn matrix(kind: Kind) {
     let set = FileDescriptorSet::decode(pb::FILE_DESCRIPTOR_SET).unwrap();
     let mut messages: HashMap<String, DescriptorProto> = HashMap::new();
     let mut rpcs = Vec::new();
+    // Server-streaming RPCs (the change stream): answered once the response headers arrive.
+    let mut streaming = std::collections::HashSet::new();
     for file in &set.file {
         for message in &file.message_type {
             messages.insert(
@@ -398,6 +400,14 @@ async fn matrix(kind: Kind) {
         }
         for service in &file.service {
             for method in &service.method {
+                if method.server_streaming() {
+                    streaming.insert(format!(
+                        "/{}.{}/{}",
+                        file.package(),
+                        service.name(),
+                        method.name()
+                    ));
+                }
                 rpcs.push((
                     format!("/{}.{}/{}", file.package(), service.name(), method.name()),
                     method.name().to_owned(),
@@ -420,12 +430,21 @@ async fn matrix(kind: Kind) {
                 format!("Bearer {credential}").parse().unwrap(),
             );
         }
+        let streams = streaming.contains(path);
         let path = path.parse().unwrap();
         let mut grpc = grpc.clone();
         async move {
             grpc.ready().await.unwrap();
-            match grpc.unary(request, path, RawCodec).await {
-                Ok(_) => Code::Ok,
+            let answer = if streams {
+                // Dropping the stream hangs up.
+                grpc.server_streaming(request, path, RawCodec)
+                    .await
+                    .map(|_| ())
+            } else {
+                grpc.unary(request, path, RawCodec).await.map(|_| ())
+            };
+            match answer {
+                Ok(()) => Code::Ok,
                 Err(status) => status.code(),
             }
         }

@@ -83,7 +83,8 @@ impl Decoder for Raw {
 }
 
 /// Every RPC: its path and the full name of its request message.
-fn rpcs(set: &FileDescriptorSet) -> Vec<(String, String)> {
+/// Every RPC: its path, its input type, and whether it streams its answer.
+fn rpcs(set: &FileDescriptorSet) -> Vec<(String, String, bool)> {
     let mut out = Vec::new();
     for file in &set.file {
         for service in &file.service {
@@ -91,6 +92,7 @@ fn rpcs(set: &FileDescriptorSet) -> Vec<(String, String)> {
                 out.push((
                     format!("/{}.{}/{}", file.package(), service.name(), method.name()),
                     method.input_type().to_owned(),
+                    method.server_streaming(),
                 ));
             }
         }
@@ -261,7 +263,7 @@ on_both_backends! {
         let mut grpc = tonic::client::Grpc::new(server.channel().await);
         let mut answered: HashMap<Code, usize> = HashMap::new();
         for n in 0..calls_per_rpc() {
-            for (path, input) in &rpcs {
+            for (path, input, streams) in &rpcs {
                 let body = if n % 2 == 0 {
                     prop::collection::vec(any::<u8>(), 0..96).new_tree(&mut runner).unwrap().current()
                 } else {
@@ -269,11 +271,17 @@ on_both_backends! {
                 };
                 let key = &keys[(0..keys.len()).new_tree(&mut runner).unwrap().current()];
                 grpc.ready().await.unwrap();
-                let call = grpc.unary(
-                    authed(key, Bytes::from(body.clone())),
-                    path.parse().unwrap(),
-                    RawCodec,
-                );
+                let request = authed(key, Bytes::from(body.clone()));
+                let call = async {
+                    if *streams {
+                        // Answered once the stream opens; dropping it hangs up.
+                        grpc.server_streaming(request, path.parse().unwrap(), RawCodec)
+                            .await
+                            .map(|_| ())
+                    } else {
+                        grpc.unary(request, path.parse().unwrap(), RawCodec).await.map(|_| ())
+                    }
+                };
                 let result = tokio::time::timeout(Duration::from_secs(10), call)
                     .await
                     .unwrap_or_else(|_| panic!("{path} hung on {body:?} (seed {seed})"));

@@ -265,7 +265,13 @@ pub async fn run(
     let store = store
         .with_writer()
         .map_err(|e| ServeError::Store(e.to_string()))?;
-    let services = crate::services::Services::new(store.clone());
+    // Turned true when shutdown begins, so change streams end instead of holding it up.
+    let (drain, draining) = tokio::sync::watch::channel(false);
+    let shutdown = async move {
+        shutdown.await;
+        let _ = drain.send(true);
+    };
+    let services = crate::services::Services::new(store.clone(), draining);
     crate::health::report(&health_reporter, tonic_health::ServingStatus::Serving).await;
 
     let (stop_tasks, tasks_stopped) = tokio::sync::watch::channel(false);

@@ -419,7 +419,12 @@ impl Database {
         let result = conn
             .run_pending_migrations(MIGRATIONS)
             .map(|done| done.len())
-            .map_err(|e| StoreError::Migration(e.to_string()));
+            .map_err(|e| StoreError::Migration(e.to_string()))
+            .and_then(|ran| {
+                // The change stream's triggers, in each backend's own dialect.
+                crate::ops::changes::install(&mut conn, self.backend)?;
+                Ok(ran)
+            });
         if self.backend == Backend::Postgres {
             diesel::sql_query("SELECT pg_advisory_unlock(7411)").execute(&mut *conn)?;
         }

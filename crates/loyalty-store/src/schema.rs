@@ -112,6 +112,19 @@ diesel::table! {
 }
 
 diesel::table! {
+    ledger_changes (tenant_id, id) {
+        tenant_id -> Text,
+        id -> BigInt,
+        seq -> Nullable<BigInt>,
+        kind -> Text,
+        ref_id -> Text,
+        membership_id -> Text,
+        state -> Nullable<Text>,
+        recorded_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     ledger_entries (id) {
         id -> Text,
         tenant_id -> Text,
@@ -141,6 +154,13 @@ diesel::table! {
         expired_after -> BigInt,
         reversed_after -> BigInt,
         referral_after -> BigInt,
+    }
+}
+
+diesel::table! {
+    ledger_stream_heads (tenant_id) {
+        tenant_id -> Text,
+        last_seq -> BigInt,
     }
 }
 
@@ -378,7 +398,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     earn_lines,
     holds,
     idempotency_records,
+    ledger_changes,
     ledger_entries,
+    ledger_stream_heads,
     lot_allocations,
     members,
     memberships,

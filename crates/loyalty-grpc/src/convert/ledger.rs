@@ -212,7 +212,8 @@ pub fn earn_to_pb(o: &EarnOutcome) -> pb::EarnResponse {
     }
 }
 
-fn hold_status(status: &str) -> pb::HoldStatus {
+/// A hold's stored status on the wire.
+pub fn hold_status(status: &str) -> pb::HoldStatus {
     match status {
         "active" => pb::HoldStatus::Active,
         "captured" => pb::HoldStatus::Captured,
@@ -251,15 +252,20 @@ pub fn hold_to_pay(h: &HoldView) -> String {
     money_to_pb(&h.to_pay)
 }
 
-/// A reward redemption on the wire.
-pub fn redemption_to_pb(r: &RewardRedemptionView) -> pb::RewardRedemption {
-    let status = match r.status {
+/// A reward redemption's status on the wire.
+pub fn redemption_status(status: RewardRedemptionStatus) -> pb::RedemptionStatus {
+    match status {
         RewardRedemptionStatus::Active => pb::RedemptionStatus::Active,
         RewardRedemptionStatus::Used => pb::RedemptionStatus::Used,
         RewardRedemptionStatus::Expired => pb::RedemptionStatus::Expired,
         RewardRedemptionStatus::Fulfilled => pb::RedemptionStatus::Fulfilled,
         RewardRedemptionStatus::Cancelled => pb::RedemptionStatus::Cancelled,
-    };
+    }
+}
+
+/// A reward redemption on the wire.
+pub fn redemption_to_pb(r: &RewardRedemptionView) -> pb::RewardRedemption {
+    let status = redemption_status(r.status);
     pb::RewardRedemption {
         id: r.id.clone(),
         reward_id: r.reward_id.clone(),

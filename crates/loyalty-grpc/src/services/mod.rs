@@ -15,18 +15,21 @@ pub const SERVICE_NAMES: &[&str] = &[
     "loyalty.v1.LedgerService",
     "loyalty.v1.RewardService",
     "loyalty.v1.ReportService",
+    "loyalty.v1.ChangeStreamService",
 ];
 
 /// All loyalty services over one store.
 #[derive(Debug, Clone)]
 pub struct Services {
     store: Store,
+    draining: tokio::sync::watch::Receiver<bool>,
 }
 
 impl Services {
-    /// The services over `store`.
-    pub fn new(store: Store) -> Services {
-        Services { store }
+    /// The services over `store`; long-lived calls (change streams) end when `draining`
+    /// turns true, so a graceful shutdown does not wait for them.
+    pub fn new(store: Store, draining: tokio::sync::watch::Receiver<bool>) -> Services {
+        Services { store, draining }
     }
 
     /// The services as tonic routes.
@@ -48,8 +51,13 @@ impl Services {
             rewards::RewardApi::new(store.clone()),
         ))
         .add_service(pb::report_service_server::ReportServiceServer::new(
-            reports::ReportApi::new(store),
+            reports::ReportApi::new(store.clone()),
         ))
+        .add_service(
+            pb::change_stream_service_server::ChangeStreamServiceServer::new(
+                changes::ChangeStreamApi::new(store, self.draining),
+            ),
+        )
     }
 }
 
@@ -124,6 +132,7 @@ where
     store.blocking(f).await.map_err(ApiError::from)
 }
 
+pub mod changes;
 pub mod ledger;
 pub mod members;
 pub mod operator;

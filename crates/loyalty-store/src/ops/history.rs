@@ -206,7 +206,7 @@ impl Store {
 /// Gives the page's `earned` entries their bills' lines: two statements per page, on the
 /// bills' `(membership_id, reference)` key and the lines' primary key.
 /// Line amounts are shown in the program currency's minor units ("500.00").
-fn attach_lines(
+pub(crate) fn attach_lines(
     conn: &mut DbConnection,
     tenant: &str,
     items: &mut [LedgerEntryView],
