@@ -144,6 +144,10 @@ pub struct RunArgs {
     /// Run every workload both over gRPC and in-process, and print the ratio.
     #[arg(long, conflicts_with = "direct")]
     pub compare: bool,
+    /// Over gRPC: follow the tenant's ledger change stream while the callers run, and report
+    /// its rate, largest backlog and how soon after the last call it had everything.
+    #[arg(long, conflicts_with = "direct")]
+    pub follow: bool,
     /// Concurrent callers (closed loop: each calls again as soon as it is answered).
     #[arg(long, default_value_t = 64)]
     pub in_flight: usize,
@@ -220,6 +224,7 @@ impl SmokeArgs {
             workload: vec![Workload::EarnSpread],
             direct: false,
             compare: false,
+            follow: false,
             in_flight: 4,
             duration: 2,
             warmup: 1,
@@ -331,6 +336,7 @@ async fn run(args: &RunArgs) -> anyhow::Result<bool> {
                         &options,
                         &source,
                         connected.as_ref(),
+                        args.follow,
                     )
                     .await?
                 }
@@ -395,5 +401,8 @@ fn print_outcome(outcome: &RunOutcome) {
         outcome.invariants.replace('\n', "\n    ")
     );
     println!("    {}", outcome.cpu);
+    if let Some((_, stream)) = &outcome.stream {
+        println!("    {stream}");
+    }
     let _ = std::io::stdout().flush();
 }

@@ -34,12 +34,17 @@ pub struct RunOutcome {
     pub invariants: String,
     /// CPU time the bench (and its servers) used while the callers ran.
     pub cpu: String,
+    /// With `--follow`: whether the change stream delivered every change once, and what its
+    /// consumer saw.
+    pub stream: Option<(bool, String)>,
 }
 
 impl RunOutcome {
-    /// Whether both checks passed.
+    /// Whether every check passed.
     pub fn passed(&self) -> bool {
-        self.ledger.passed() && self.invariants_ok != Some(false)
+        self.ledger.passed()
+            && self.invariants_ok != Some(false)
+            && self.stream.as_ref().is_none_or(|(ok, _)| *ok)
     }
 }
 

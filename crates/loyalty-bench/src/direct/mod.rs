@@ -126,5 +126,6 @@ pub async fn run(
         invariants_ok: Some(violations.is_empty()),
         invariants,
         cpu,
+        stream: None,
     })
 }

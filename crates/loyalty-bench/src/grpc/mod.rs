@@ -4,6 +4,7 @@
 //! - [`client`]: the channels, the setup calls and the workload calls with their retries.
 
 pub mod client;
+pub mod follow;
 pub mod server;
 
 use std::net::SocketAddr;
@@ -34,7 +35,8 @@ pub struct Connected {
 
 /// Runs `plan` over gRPC, with `members` members and `channels` HTTP/2 channels, against
 /// fresh servers on a fresh database of `source` (or the `connected` ones), then checks the
-/// ledger and runs the invariant checker.
+/// ledger and runs the invariant checker. With `follow`, a consumer follows the tenant's
+/// change stream meanwhile ([`follow`]).
 pub async fn run(
     plan: Plan,
     members: usize,
@@ -42,6 +44,7 @@ pub async fn run(
     options: &ServerOptions,
     source: &DatabaseSource,
     connected: Option<&Connected>,
+    follow: bool,
 ) -> anyhow::Result<RunOutcome> {
     let (db, fleet, check_url) = match connected {
         None => {
@@ -74,7 +77,15 @@ pub async fn run(
     .await?;
     let pids = fleet.pids();
     let (started, bench, servers) = (Instant::now(), cpu::used(None), cpu::used_by(&pids));
+    let follower = match follow {
+        true => Some(follow::Follower::start(fleet.addrs()[0], &fleet.admin_key).await?),
+        false => None,
+    };
     let rec = driver::drive(Arc::new(shop), plan).await?;
+    let stream = match follower {
+        Some(f) => Some(f.finish().await?),
+        None => None,
+    };
     let cpu = report::cpu_note(
         started.elapsed(),
         cpu::used(None)
@@ -120,5 +131,6 @@ pub async fn run(
         invariants_ok,
         invariants,
         cpu,
+        stream: stream.map(|f| (f.passed(), f.describe())),
     })
 }
