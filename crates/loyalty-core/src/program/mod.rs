@@ -150,10 +150,23 @@ pub enum ReturnPolicy {
     AllowDebt,
 }
 
+/// What a program's balance is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ProgramKind {
+    /// Points, worth money only through the redemption rate (default).
+    #[default]
+    Points,
+    /// A cashback wallet: the balance is money in the program's currency, spent 1:1 (see
+    /// [`cashback`](crate::cashback)).
+    Cashback,
+}
+
 /// A program's whole configuration as an admin writes it. Validate it with
 /// [`ProgramRules::validate`] before use.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProgramRules {
+    /// Points or a cashback wallet.
+    pub kind: ProgramKind,
     /// The currency bills and point values are in.
     pub currency: Currency,
     /// Point decimals and rounding.
@@ -205,6 +218,7 @@ impl ProgramRules {
     /// ```
     pub fn new(currency: Currency) -> Self {
         ProgramRules {
+            kind: ProgramKind::default(),
             currency,
             precision: PointPrecision::default(),
             base_rate: EarnRate::none(),
@@ -341,6 +355,7 @@ impl ProgramRules {
         }
         self.discounts.validate(self.currency)?;
         self.tiers.validate(self.precision)?;
+        crate::cashback::check_wallet(&self)?;
         Ok(Rules(self))
     }
 
