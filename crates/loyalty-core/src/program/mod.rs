@@ -161,6 +161,22 @@ pub enum ProgramKind {
     Cashback,
 }
 
+impl ProgramKind {
+    /// Its name as stored and in messages: `points` or `cashback`.
+    ///
+    /// ```
+    /// use loyalty_core::ProgramKind;
+    /// assert_eq!(ProgramKind::default().as_str(), "points");
+    /// assert_eq!(ProgramKind::Cashback.as_str(), "cashback");
+    /// ```
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProgramKind::Points => "points",
+            ProgramKind::Cashback => "cashback",
+        }
+    }
+}
+
 /// A program's whole configuration as an admin writes it. Validate it with
 /// [`ProgramRules::validate`] before use.
 #[derive(Debug, Clone, PartialEq, Eq)]

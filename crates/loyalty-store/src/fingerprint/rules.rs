@@ -105,8 +105,8 @@ impl Fingerprint for ProgramRules {
         out.opt_integer(18, max_bill_age_days.map(i64::from));
         // Absent for a points program, so the fingerprints recorded before the kind existed
         // still match their requests.
-        if *kind == ProgramKind::Cashback {
-            out.text(19, "cashback");
+        if *kind != ProgramKind::Points {
+            out.text(19, kind.as_str());
         }
     }
 }

@@ -177,11 +177,7 @@ pub fn rules_to_rows(mut row: ProgramRow, rules: &ProgramRules) -> StoreResult<R
     };
     row.utc_offset_minutes = rules.utc_offset_minutes;
     row.max_bill_age_days = rules.max_bill_age_days.map(small);
-    row.kind = match rules.kind {
-        ProgramKind::Points => "points",
-        ProgramKind::Cashback => "cashback",
-    }
-    .to_owned();
+    row.kind = rules.kind.as_str().to_owned();
 
     let mut categories: BTreeMap<String, CategoryRow> = BTreeMap::new();
     for c in &rules.categories {

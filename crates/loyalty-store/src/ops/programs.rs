@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
-use loyalty_core::{Currency, IdempotencyKey, ProgramKind, ProgramRules, Rules};
+use loyalty_core::{Currency, IdempotencyKey, ProgramRules, Rules};
 
 use crate::clock::{from_db_time, to_db_time};
 use crate::db::DbConnection;
@@ -220,7 +220,7 @@ fn update_program_in(
         return Err(StoreError::FailedPrecondition(format!(
             "program {program_id} is a {} program and stays one (its kind cannot change; \
              create another program)",
-            kind_name(current.rules.kind)
+            current.rules.kind.as_str()
         )));
     }
     let mut row = blank_row(program_id.to_owned(), tenant, name.to_owned(), now);
@@ -240,13 +240,6 @@ fn update_program_in(
         .execute(conn)?;
     insert_rule_rows(conn, &rows)?;
     load_rows(conn, tenant, program_id)
-}
-
-fn kind_name(kind: ProgramKind) -> &'static str {
-    match kind {
-        ProgramKind::Points => "points",
-        ProgramKind::Cashback => "cashback",
-    }
 }
 
 /// Switches a program on or off inside the caller's transaction.
