@@ -68,6 +68,7 @@ fn admitted(method: &str) -> &'static [R] {
         | "GetStatement"
         | "GetMember"
         | "GetBalances"
+        | "ListCashbackRecords"
         | "RedeemReward"
         | "ListRewardRedemptions" => &[Admin, Service, Member],
         "Quote" | "Earn" | "AwardAction" | "Redeem" | "Reserve" | "Capture" | "Release"

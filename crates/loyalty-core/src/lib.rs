@@ -14,6 +14,8 @@
 //!   and conversion rates, point precision and rounding, card numbers, idempotency keys.
 //! - [`program`]: a program's configuration ([`ProgramRules`] → validated [`Rules`]), tiers,
 //!   campaigns, discounts, rewards.
+//! - [`cashback`]: cashback wallets: what a cashback program must be, its percentages, the
+//!   status of a cashback record.
 //! - [`bill`]: a validated bill of lines with categories and amounts.
 //! - [`allocate`](mod@allocate): exact proportional allocation of an amount over weights.
 //! - [`checkout`]: the checkout quote (discounts, then redemption, then earning) and what a
@@ -44,6 +46,7 @@
 pub mod allocate;
 pub mod bill;
 pub mod campaigns;
+pub mod cashback;
 pub mod checkout;
 pub mod discounts;
 pub mod earn;
@@ -75,8 +78,8 @@ pub use ledger::{Balances, BucketDelta, CreditSplit, EntryKind, LotTotals, Viola
 pub use lots::{Allocation, Lot, LotSplit};
 pub use program::{
     ActionRule, BillDiscount, Campaign, CampaignEffect, CampaignSpec, Category, CategoryDiscount,
-    CategoryRule, DiscountRules, EarnBasis, ExpiryPolicy, ProgramRules, RedemptionRules,
-    ReturnPolicy, Reward, RewardKind, Rules, Tier, TierBasis, TierRules,
+    CategoryRule, DiscountRules, EarnBasis, ExpiryPolicy, ProgramKind, ProgramRules,
+    RedemptionRules, ReturnPolicy, Reward, RewardKind, Rules, Tier, TierBasis, TierRules,
 };
 pub use redeem::{
     Redemption, RedemptionContext, RedemptionLimit, RedemptionLimitReason, max_redeemable,

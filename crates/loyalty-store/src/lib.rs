@@ -52,6 +52,7 @@ pub use ops::as_of::{Recorded, Statement};
 pub use ops::backup::BackupReport;
 pub use ops::bill_summary::BillView;
 pub use ops::campaigns::CampaignView;
+pub use ops::cashback::{CashbackLine, CashbackRecord, CashbackWallet};
 pub use ops::changes::{Change, ChangeBatch, ChangeView, HoldChange, RedemptionChange, TierChange};
 pub use ops::earn::{CampaignAward, EarnOutcome, EarnRequest};
 pub use ops::earn_lines::{EarnLine, lines_of};

@@ -292,6 +292,7 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         max_bill_age_days -> Nullable<Integer>,
+        kind -> Text,
     }
 }
 

@@ -150,10 +150,39 @@ pub enum ReturnPolicy {
     AllowDebt,
 }
 
+/// What a program's balance is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ProgramKind {
+    /// Points, worth money only through the redemption rate (default).
+    #[default]
+    Points,
+    /// A cashback wallet: the balance is money in the program's currency, spent 1:1 (see
+    /// [`cashback`](crate::cashback)).
+    Cashback,
+}
+
+impl ProgramKind {
+    /// Its name as stored and in messages: `points` or `cashback`.
+    ///
+    /// ```
+    /// use loyalty_core::ProgramKind;
+    /// assert_eq!(ProgramKind::default().as_str(), "points");
+    /// assert_eq!(ProgramKind::Cashback.as_str(), "cashback");
+    /// ```
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProgramKind::Points => "points",
+            ProgramKind::Cashback => "cashback",
+        }
+    }
+}
+
 /// A program's whole configuration as an admin writes it. Validate it with
 /// [`ProgramRules::validate`] before use.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProgramRules {
+    /// Points or a cashback wallet.
+    pub kind: ProgramKind,
     /// The currency bills and point values are in.
     pub currency: Currency,
     /// Point decimals and rounding.
@@ -205,6 +234,7 @@ impl ProgramRules {
     /// ```
     pub fn new(currency: Currency) -> Self {
         ProgramRules {
+            kind: ProgramKind::default(),
             currency,
             precision: PointPrecision::default(),
             base_rate: EarnRate::none(),
@@ -341,6 +371,7 @@ impl ProgramRules {
         }
         self.discounts.validate(self.currency)?;
         self.tiers.validate(self.precision)?;
+        crate::cashback::check_wallet(&self)?;
         Ok(Rules(self))
     }
 

@@ -1,12 +1,16 @@
 //! Proto <-> domain conversion. Every value from the wire is parsed into a `loyalty-core`
 //! type here (so it is valid from then on); every domain value leaves as a string decimal.
 
+mod cashback;
 pub mod ledger;
 mod program;
 pub mod text;
 mod views;
 
-pub use program::{rules_from_pb, rules_to_pb, settings_from_pb, settings_to_pb};
+pub use cashback::wallet_to_pb;
+pub use program::{
+    program_kind_to_pb, rules_from_pb, rules_to_pb, settings_from_pb, settings_to_pb,
+};
 pub use text::{opt_text, quoted, required_text, short_list, text};
 pub use views::{
     campaign_to_pb, card_number, member_to_pb, member_update_from_pb, membership_to_pb,

@@ -4,8 +4,8 @@ use chrono::Weekday;
 use loyalty_core::{
     ActionRule, BillDiscount, CampaignEffect, CampaignSpec, Category, CategoryDiscount,
     CategoryRule, ConversionRate, DiscountRules, EarnBasis, EarnRate, ExpiryPolicy, Multiplier,
-    Percent, PointPrecision, ProgramRules, RedemptionRules, ReturnPolicy, Rounding, Tier,
-    TierBasis, TierRules,
+    Percent, PointPrecision, ProgramKind, ProgramRules, RedemptionRules, ReturnPolicy, Rounding,
+    Tier, TierBasis, TierRules,
 };
 
 use super::text::{MAX_NAME, MAX_SHORT_NAME, quoted, short_list, text};
@@ -30,6 +30,16 @@ pub fn rules_from_pb(r: &pb::ProgramRules) -> ApiResult<ProgramRules> {
     short_list("rules.category_discounts", &r.category_discounts)?;
     short_list("rules.tiers", &r.tiers)?;
     let mut rules = ProgramRules::new(cur);
+    rules.kind = match pb::ProgramKind::try_from(r.kind) {
+        Ok(pb::ProgramKind::Unspecified | pb::ProgramKind::Points) => ProgramKind::Points,
+        Ok(pb::ProgramKind::Cashback) => ProgramKind::Cashback,
+        Err(_) => {
+            return Err(ApiError::field(
+                "rules.kind",
+                format!("unknown program kind {}", r.kind),
+            ));
+        }
+    };
     let rounding = match pb::Rounding::try_from(r.rounding).unwrap_or(pb::Rounding::Unspecified) {
         pb::Rounding::Unspecified | pb::Rounding::Down => Rounding::Down,
         pb::Rounding::HalfUp => Rounding::HalfUp,
@@ -303,6 +313,15 @@ pub fn rules_to_pb(r: &ProgramRules) -> pb::ProgramRules {
             .collect(),
         utc_offset_minutes: r.utc_offset_minutes,
         max_bill_age_days: r.max_bill_age_days.unwrap_or(0),
+        kind: program_kind_to_pb(r.kind) as i32,
+    }
+}
+
+/// A program's kind on the wire.
+pub fn program_kind_to_pb(kind: ProgramKind) -> pb::ProgramKind {
+    match kind {
+        ProgramKind::Points => pb::ProgramKind::Points,
+        ProgramKind::Cashback => pb::ProgramKind::Cashback,
     }
 }
 

@@ -1,6 +1,6 @@
 //! `loyalty.v1.MemberService`: members and cards, referrers, memberships and balances.
 //! Admin and service roles; a member credential may read only itself (`GetMember`,
-//! `GetBalances`).
+//! `GetBalances`, `ListCashbackRecords`).
 
 use loyalty_store::{NewMember, Role, Store};
 use tonic::{Request, Response, Status};
@@ -11,7 +11,7 @@ use crate::convert::ledger::points_to_pb;
 use crate::convert::text::{MAX_CUSTOMER_ID, MAX_EMAIL, MAX_NAME, MAX_PHONE};
 use crate::convert::{
     card_number, id, idempotency_key, member_to_pb, member_update_from_pb, membership_to_pb,
-    opt_id, opt_text, opt_time, page_size, required_text, short_list, text,
+    opt_id, opt_text, opt_time, page_size, required_text, short_list, text, wallet_to_pb,
 };
 use crate::error::{ApiError, ApiResult};
 use crate::pb;
@@ -20,6 +20,8 @@ use crate::pb;
 const STAFF: &[Role] = &[Role::Admin, Role::Service];
 /// Reads of one member, which that member may also make.
 const SELF_READ: &[Role] = &[Role::Admin, Role::Service, Role::Member];
+/// How many cashback records `ListCashbackRecords` returns when the request says 0, and at most.
+const CASHBACK_RECORDS: (u32, u32) = (100, 500);
 
 /// The member service.
 #[derive(Debug, Clone)]
@@ -300,5 +302,29 @@ impl pb::member_service_server::MemberService for MemberApi {
         Ok(Response::new(pb::GetBalancesResponse {
             memberships: memberships.into_iter().map(membership_to_pb).collect(),
         }))
+    }
+
+    async fn list_cashback_records(
+        &self,
+        request: Request<pb::ListCashbackRecordsRequest>,
+    ) -> Result<Response<pb::ListCashbackRecordsResponse>, Status> {
+        let who = caller(&request)?;
+        let pb::ListCashbackRecordsRequest {
+            member_id,
+            program_id,
+            limit,
+        } = request.into_inner();
+        let (tenant, member_id) = member_scope(&who, &member_id, SELF_READ)?;
+        let program_id = id("program_id", &program_id)?;
+        let (default, most) = CASHBACK_RECORDS;
+        if limit > most {
+            return Err(ApiError::field("limit", format!("at most {most} records")).into());
+        }
+        let limit = if limit == 0 { default } else { limit };
+        let wallet = reading(&self.store, move |s| {
+            s.cashback_wallet(&tenant, &member_id, &program_id, limit)
+        })
+        .await?;
+        Ok(Response::new(wallet_to_pb(&wallet)))
     }
 }

@@ -2,9 +2,11 @@
 //!
 //! The program report covers the program's lifetime. Its liability is the money value of the
 //! outstanding points at the redemption rate; a program whose points cannot pay bills owes no
-//! money, so its liability is zero.
+//! money, so its liability is zero. A cashback program's totals are money, shown with its
+//! currency's decimals.
 
 use chrono::{DateTime, Utc};
+use loyalty_core::ProgramKind;
 use loyalty_store::{Store, TopBy};
 use rust_decimal::Decimal;
 use tonic::{Request, Response, Status};
@@ -13,7 +15,7 @@ use super::blocking;
 use super::ledger::ADMIN;
 use crate::auth::{caller, tenant_of};
 use crate::convert::ledger::{amount_to_pb, points_to_pb};
-use crate::convert::{id, opt_time};
+use crate::convert::{id, opt_time, program_kind_to_pb};
 use crate::error::ApiError;
 use crate::pb;
 
@@ -49,21 +51,27 @@ impl pb::report_service_server::ReportService for ReportApi {
             None => s.program_report(&tenant, &program_id, None, None),
         })
         .await?;
+        // A cashback program's points are money: shown with the currency's decimals.
+        let total = |value: Decimal| match r.kind {
+            ProgramKind::Points => points_to_pb(value),
+            ProgramKind::Cashback => amount_to_pb(value, r.currency),
+        };
         Ok(Response::new(pb::GetProgramReportResponse {
             members: r.members,
-            points_outstanding: points_to_pb(r.points_outstanding),
+            points_outstanding: total(r.points_outstanding),
             liability: amount_to_pb(r.liability.unwrap_or(Decimal::ZERO), r.currency),
             currency: r.currency.code().to_owned(),
-            earned: points_to_pb(r.earned),
-            redeemed: points_to_pb(r.redeemed),
-            expired: points_to_pb(r.expired),
-            reversed: points_to_pb(r.reversed),
+            earned: total(r.earned),
+            redeemed: total(r.redeemed),
+            expired: total(r.expired),
+            reversed: total(r.reversed),
             redemption_rate: r.redemption_rate.normalize().to_string(),
-            referral: points_to_pb(r.referral),
-            campaign: points_to_pb(r.campaign),
-            tier_bonus: points_to_pb(r.tier_bonus),
-            adjusted_up: points_to_pb(r.adjusted_up),
-            adjusted_down: points_to_pb(r.adjusted_down),
+            referral: total(r.referral),
+            campaign: total(r.campaign),
+            tier_bonus: total(r.tier_bonus),
+            adjusted_up: total(r.adjusted_up),
+            adjusted_down: total(r.adjusted_down),
+            kind: program_kind_to_pb(r.kind) as i32,
         }))
     }
 

@@ -5,8 +5,8 @@
 
 use loyalty_core::{
     ActionRule, BillDiscount, BillLine, CampaignEffect, CampaignSpec, CategoryDiscount,
-    CategoryRule, DiscountRules, EarnBasis, ExpiryPolicy, Money, ProgramRules, RedemptionRules,
-    ReturnPolicy, Reward, RewardKind, Rounding, Tier, TierBasis, TierRules,
+    CategoryRule, DiscountRules, EarnBasis, ExpiryPolicy, Money, ProgramKind, ProgramRules,
+    RedemptionRules, ReturnPolicy, Reward, RewardKind, Rounding, Tier, TierBasis, TierRules,
 };
 
 use super::{Canonical, Fingerprint};
@@ -29,6 +29,7 @@ impl Fingerprint for BillLine {
 impl Fingerprint for ProgramRules {
     fn write_fields(&self, out: &mut Canonical) {
         let ProgramRules {
+            kind,
             currency,
             precision,
             base_rate,
@@ -102,6 +103,11 @@ impl Fingerprint for ProgramRules {
         out.record(16, |t| write_tiers(t, tiers));
         out.integer(17, i64::from(*utc_offset_minutes));
         out.opt_integer(18, max_bill_age_days.map(i64::from));
+        // Absent for a points program, so the fingerprints recorded before the kind existed
+        // still match their requests.
+        if *kind != ProgramKind::Points {
+            out.text(19, kind.as_str());
+        }
     }
 }
 

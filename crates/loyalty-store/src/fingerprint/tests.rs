@@ -220,3 +220,14 @@ fn a_program_rule_changes_the_fingerprint_of_its_program() {
         "50.0 % is 50 %"
     );
 }
+
+#[test]
+fn a_cashback_program_and_a_points_program_with_the_same_rules_are_different_requests() {
+    let points = shop_rules();
+    let mut cashback = shop_rules();
+    cashback.kind = loyalty_core::ProgramKind::Cashback;
+    assert_ne!(
+        fingerprint("create_program", &points),
+        fingerprint("create_program", &cashback)
+    );
+}

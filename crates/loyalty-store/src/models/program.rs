@@ -8,7 +8,8 @@ use diesel::prelude::*;
 use loyalty_core::{
     ActionRule, BillDiscount, Category, CategoryDiscount, CategoryRule, ConversionRate, Currency,
     DiscountRules, EarnBasis, EarnRate, ExpiryPolicy, Money, Multiplier, Percent, PointPrecision,
-    ProgramRules, RedemptionRules, ReturnPolicy, Rounding, Rules, Tier, TierBasis, TierRules,
+    ProgramKind, ProgramRules, RedemptionRules, ReturnPolicy, Rounding, Rules, Tier, TierBasis,
+    TierRules,
 };
 use serde::{Deserialize, Serialize};
 
@@ -52,6 +53,13 @@ pub struct ProgramRow {
     pub updated_at: NaiveDateTime,
     #[serde(default)]
     pub max_bill_age_days: Option<i32>,
+    /// `points` or `cashback` (records written before the column existed were points).
+    #[serde(default = "points_kind")]
+    pub kind: String,
+}
+
+fn points_kind() -> String {
+    "points".to_owned()
 }
 
 /// A row of `program_categories`.
@@ -169,6 +177,7 @@ pub fn rules_to_rows(mut row: ProgramRow, rules: &ProgramRules) -> StoreResult<R
     };
     row.utc_offset_minutes = rules.utc_offset_minutes;
     row.max_bill_age_days = rules.max_bill_age_days.map(small);
+    row.kind = rules.kind.as_str().to_owned();
 
     let mut categories: BTreeMap<String, CategoryRow> = BTreeMap::new();
     for c in &rules.categories {
@@ -247,6 +256,11 @@ pub fn rules_from_rows(rows: &RulesRows) -> StoreResult<Rules> {
         other => return Err(corrupt("rounding", other)),
     };
     let mut rules = ProgramRules::new(currency);
+    rules.kind = match p.kind.as_str() {
+        "points" => ProgramKind::Points,
+        "cashback" => ProgramKind::Cashback,
+        other => return Err(corrupt("program kind", other)),
+    };
     rules.precision = PointPrecision::new(unsigned("point decimals", p.point_decimals)?, rounding)?;
     rules.base_rate = EarnRate::new(points_from_db(p.base_points)?, from_db(p.base_per))?;
     rules.earn_cap_per_bill = p.earn_cap_per_bill.map(points_from_db).transpose()?;

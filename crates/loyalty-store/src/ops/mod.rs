@@ -7,6 +7,7 @@ pub mod backup;
 pub mod bill_summary;
 pub mod bills;
 pub mod campaigns;
+pub mod cashback;
 pub mod changes;
 pub mod coupons;
 pub mod earn;

@@ -78,6 +78,7 @@ fn blank_row(id: String, tenant: &str, name: String, now: NaiveDateTime) -> Prog
         tier_window_days: None,
         utc_offset_minutes: 0,
         max_bill_age_days: None,
+        kind: String::new(),
         version: 1,
         created_at: now,
         updated_at: now,
@@ -214,6 +215,14 @@ fn update_program_in(
     now: NaiveDateTime,
 ) -> StoreResult<RulesRows> {
     let current = load_program(conn, tenant, program_id)?;
+    // Balances mean points or money from the first entry on; a kind never changes.
+    if current.rules.kind != rules.kind {
+        return Err(StoreError::FailedPrecondition(format!(
+            "program {program_id} is a {} program and stays one (its kind cannot change; \
+             create another program)",
+            current.rules.kind.as_str()
+        )));
+    }
     let mut row = blank_row(program_id.to_owned(), tenant, name.to_owned(), now);
     row.enabled = current.enabled;
     row.version = current.version + 1;

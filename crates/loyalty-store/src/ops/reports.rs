@@ -7,8 +7,8 @@
 use chrono::{DateTime, NaiveDate, NaiveDateTime, TimeDelta, Utc};
 use diesel::dsl::{count, count_star};
 use diesel::prelude::*;
-use loyalty_core::Currency;
 use loyalty_core::ledger::EntryKind;
+use loyalty_core::{Currency, ProgramKind};
 use rust_decimal::{Decimal, RoundingStrategy};
 use serde::{Deserialize, Serialize};
 
@@ -33,6 +33,8 @@ pub struct ProgramReport {
     pub program_id: String,
     /// Its currency (of `liability`).
     pub currency: Currency,
+    /// Points or cashback: a cashback program's points are money in `currency`.
+    pub kind: ProgramKind,
     /// Memberships in the program (now).
     pub members: u64,
     /// Points the members hold now: available + pending + held.
@@ -302,6 +304,7 @@ impl Store {
             Ok(ProgramReport {
                 program_id: program.id.clone(),
                 currency: program.rules.currency,
+                kind: program.rules.kind,
                 members: number(members),
                 points_outstanding: outstanding,
                 liability,
