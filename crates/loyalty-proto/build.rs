@@ -11,7 +11,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let manifest = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR")?);
     let root = manifest.join("../../proto");
     let protos: Vec<PathBuf> = [
-        "common", "operator", "programs", "members", "ledger", "rewards", "reports",
+        "common", "operator", "programs", "members", "ledger", "rewards", "reports", "import",
     ]
     .iter()
     .map(|name| root.join(format!("loyalty/v1/{name}.proto")))

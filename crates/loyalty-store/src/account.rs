@@ -417,30 +417,67 @@ impl Account {
         let delta = split.delta(lot.as_ref().is_some_and(|l| l.pending));
         let entry = self.post(conn, kind, points, &delta, meta)?;
         if let Some(lot) = lot {
-            if let Some(expires_at) = lot.expires_at {
-                self.due_no_later_than(to_db_time(expires_at));
-            }
-            if lot.pending {
-                self.due_no_later_than(to_db_time(lot.spendable_from));
-            }
-            let row = LotRow {
-                id: lot.id.to_string(),
-                tenant_id: self.row.tenant_id.clone(),
-                membership_id: self.row.id.clone(),
-                entry_id: entry.clone(),
-                reference: meta.reference.clone(),
-                amount: points_to_db(lot.remaining)?,
-                remaining: points_to_db(lot.remaining)?,
-                pending: lot.pending,
-                spendable_from: to_db_time(lot.spendable_from),
-                expires_at: lot.expires_at.map(to_db_time),
-                created_at: to_db_time(self.now),
-            };
-            native!(conn, c => diesel::insert_into(point_lots::table)
-                .values(&row)
-                .execute(c))?;
+            self.open_lot(conn, &entry, &lot, meta)?;
         }
         Ok(Some(entry))
+    }
+
+    /// Inserts `lot`, credited by `entry`, and lowers `settle_due_at` to its dates.
+    fn open_lot(
+        &mut self,
+        conn: &mut DbConnection,
+        entry: &str,
+        lot: &Lot,
+        meta: &EntryMeta,
+    ) -> StoreResult<()> {
+        if let Some(expires_at) = lot.expires_at {
+            self.due_no_later_than(to_db_time(expires_at));
+        }
+        if lot.pending {
+            self.due_no_later_than(to_db_time(lot.spendable_from));
+        }
+        let row = LotRow {
+            id: lot.id.to_string(),
+            tenant_id: self.row.tenant_id.clone(),
+            membership_id: self.row.id.clone(),
+            entry_id: entry.to_owned(),
+            reference: meta.reference.clone(),
+            amount: points_to_db(lot.remaining)?,
+            remaining: points_to_db(lot.remaining)?,
+            pending: lot.pending,
+            spendable_from: to_db_time(lot.spendable_from),
+            expires_at: lot.expires_at.map(to_db_time),
+            created_at: to_db_time(self.now),
+        };
+        native!(conn, c => diesel::insert_into(point_lots::table)
+            .values(&row)
+            .execute(c))?;
+        Ok(())
+    }
+
+    /// Credits a lot the caller made with its own dates (an imported opening balance, see
+    /// [`loyalty_core::lots::imported_lot`]) as one `kind` entry of its size: like
+    /// [`Account::credit`], debt is repaid first and the rest stays in the lot, its dates kept.
+    /// Returns the entry id.
+    pub fn credit_lot(
+        &mut self,
+        conn: &mut DbConnection,
+        kind: EntryKind,
+        lot: Lot,
+        meta: &EntryMeta,
+    ) -> StoreResult<String> {
+        let points = lot.remaining;
+        let split = ledger::credit(&self.balances, kind, points)?;
+        let lot = (!split.to_lot.is_zero()).then_some(Lot {
+            remaining: split.to_lot,
+            ..lot
+        });
+        let delta = split.delta(lot.as_ref().is_some_and(|l| l.pending));
+        let entry = self.post(conn, kind, points, &delta, meta)?;
+        if let Some(lot) = lot {
+            self.open_lot(conn, &entry, &lot, meta)?;
+        }
+        Ok(entry)
     }
 
     /// The membership's spendable lots (not pending, not overdue, with points left).

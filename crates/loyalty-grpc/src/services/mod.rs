@@ -15,6 +15,7 @@ pub const SERVICE_NAMES: &[&str] = &[
     "loyalty.v1.LedgerService",
     "loyalty.v1.RewardService",
     "loyalty.v1.ReportService",
+    "loyalty.v1.ImportService",
 ];
 
 /// All loyalty services over one store.
@@ -48,7 +49,10 @@ impl Services {
             rewards::RewardApi::new(store.clone()),
         ))
         .add_service(pb::report_service_server::ReportServiceServer::new(
-            reports::ReportApi::new(store),
+            reports::ReportApi::new(store.clone()),
+        ))
+        .add_service(pb::import_service_server::ImportServiceServer::new(
+            import::ImportApi::new(store),
         ))
     }
 }
@@ -124,6 +128,7 @@ where
     store.blocking(f).await.map_err(ApiError::from)
 }
 
+pub mod import;
 pub mod ledger;
 pub mod members;
 pub mod operator;
