@@ -281,6 +281,39 @@ fn members_memberships_and_dated_lots_are_imported_over_grpc_and_a_second_import
         (points(150), points(50), points(200))
     );
     verify(&db.url);
+
+    // A file larger than a batch, sent in two chunks cut at a line end: lines are numbered
+    // in the file, and every good line of both chunks is imported once.
+    let (large, bad_line) = large_file(300, Utc::now());
+    let lines: Vec<&str> = large.lines().collect();
+    let (head, tail) = lines.split_at(700);
+    let mut chunks = Vec::new();
+    for (chunk, first_line) in [(head, 1), (tail, 701)] {
+        let request = authed(
+            &shop.admin,
+            pb::ImportRequest {
+                lines: (chunk.join("\n") + "\n").into_bytes(),
+                first_line,
+            },
+        );
+        let answer = runtime.block_on(async {
+            pb::import_service_client::ImportServiceClient::new(server.channel())
+                .import(request)
+                .await
+        });
+        chunks.push(answer.unwrap().into_inner());
+    }
+    let imported: u64 = chunks.iter().map(|c| c.imported).sum();
+    assert_eq!(imported, 1200, "{chunks:?}");
+    let rejected: Vec<u64> = chunks.iter().flat_map(rejected_lines).collect();
+    assert_eq!(rejected, [bad_line]);
+    assert!(
+        chunks[0].rejected[0].reason.contains("points"),
+        "{chunks:?}"
+    );
+    assert_eq!(shop.imported_entries(), 3 + 600);
+    assert_eq!(shop.balances("M-299").available, points(10));
+    verify(&db.url);
     server.stop();
 }
 
