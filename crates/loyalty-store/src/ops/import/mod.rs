@@ -287,9 +287,12 @@ fn import_member(
         |e| {
             let e = StoreError::from(e);
             if e.is_unique_violation() {
+                // The customer id was free a moment ago, so it is the card (or another import
+                // running at the same time just added this customer: run again to see it present).
                 StoreError::AlreadyExists(format!(
-                    "card number {} belongs to another member",
-                    row.card_number
+                    "card number {} belongs to another member (or customer id {:.32?} was just \
+                     imported by another run)",
+                    row.card_number, row.customer_id
                 ))
             } else {
                 e
@@ -355,7 +358,19 @@ fn import_membership(
         settle_due_at: Some(NOTHING_DUE),
         referral_earned: 0,
     };
-    native!(conn, c => diesel::insert_into(memberships::table).values(&row).execute(c))?;
+    native!(conn, c => diesel::insert_into(memberships::table).values(&row).execute(c)).map_err(
+        |e| {
+            let e = StoreError::from(e);
+            if e.is_unique_violation() {
+                StoreError::AlreadyExists(format!(
+                    "member {:.32?} joined program {} in another run at the same time",
+                    record.customer_id, program.name
+                ))
+            } else {
+                e
+            }
+        },
+    )?;
     Ok(RowOutcome::Imported)
 }
 
