@@ -384,12 +384,15 @@ fn import_lot(
 ) -> StoreResult<RowOutcome> {
     let member = existing_member(conn, tenant, &record.customer_id)?;
     let program = program_of(conn, tenant, programs, &record.program)?;
-    let mut acct = Account::lock_of(conn, tenant, &member.id, &program.id, now).map_err(|_| {
-        StoreError::FailedPrecondition(format!(
-            "member {:.32?} has not joined program {}: import its membership on an earlier line",
-            record.customer_id, program.name
-        ))
-    })?;
+    let mut acct =
+        Account::lock_of(conn, tenant, &member.id, &program.id, now).map_err(|e| match e {
+            StoreError::NotFound { .. } => StoreError::FailedPrecondition(format!(
+                "member {:.32?} has not joined program {}: import its membership on an earlier \
+                 line",
+                record.customer_id, program.name
+            )),
+            other => other,
+        })?;
     // Under the membership's lock, so two imports of one lot cannot both find it missing.
     let present: Option<String> = native!(conn, c => ledger_entries::table
         .filter(ledger_entries::tenant_id.eq(tenant))
