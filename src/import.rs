@@ -95,3 +95,20 @@ fn progress(report: &ImportReport, elapsed: Duration) {
         report.rejected.len()
     );
 }
+
+/// Prints the summary and the first 100 rejected lines (`--rejects` keeps them all).
+pub fn print_summary(report: &ImportReport) {
+    println!(
+        "read {} lines: {} imported, {} already present, {} rejected",
+        report.read,
+        report.imported,
+        report.already_present,
+        report.rejected.len()
+    );
+    for rejected in report.rejected.iter().take(100) {
+        println!("line {}: {}", rejected.line, rejected.reason);
+    }
+    if report.rejected.len() > 100 {
+        println!("... and {} more", report.rejected.len() - 100);
+    }
+}

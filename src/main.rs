@@ -444,20 +444,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             rejects,
         } => {
             let report = import::run(&open(&cli)?, tenant, file, rejects.as_deref())?;
-            println!(
-                "read {} lines: {} imported, {} already present, {} rejected",
-                report.read,
-                report.imported,
-                report.already_present,
-                report.rejected.len()
-            );
-            // The first ones; `--rejects` keeps them all.
-            for rejected in report.rejected.iter().take(100) {
-                println!("line {}: {}", rejected.line, rejected.reason);
-            }
-            if report.rejected.len() > 100 {
-                println!("... and {} more", report.rejected.len() - 100);
-            }
+            import::print_summary(&report);
             if !report.rejected.is_empty() {
                 return Ok(ExitCode::from(ROWS_REJECTED));
             }
