@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
+mod import;
 mod telemetry;
 
 use anyhow::Context;
@@ -152,6 +153,19 @@ enum Command {
         #[arg(long)]
         tenant: Option<String>,
     },
+    /// Imports members, memberships and opening balances from a JSON-lines FILE into a tenant
+    /// (idempotent: run it again to finish an interrupted import); exits 3 when lines were
+    /// rejected.
+    Import {
+        /// The JSON-lines file (one record per line; see the README).
+        file: PathBuf,
+        /// The tenant to import into.
+        #[arg(long)]
+        tenant: String,
+        /// Also write the rejected lines (line number, tab, reason) to this new file.
+        #[arg(long)]
+        rejects: Option<PathBuf>,
+    },
     /// Writes a consistent copy of the SQLite database to DEST while the server runs, and
     /// checks it (PostgreSQL: use pg_dump or continuous archiving).
     Backup {
@@ -248,7 +262,7 @@ fn jwt_keys(
 /// backtrace even when `RUST_BACKTRACE` is set, and the process exits with status 1.
 fn main() -> ExitCode {
     match run(Cli::parse()) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(err) => {
             eprintln!("error: {err:#}");
             ExitCode::FAILURE
@@ -256,7 +270,9 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(cli: Cli) -> anyhow::Result<()> {
+/// Runs the command; the exit code of a command that finished (`import` exits
+/// [`ROWS_REJECTED`] when it rejected lines).
+fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match &cli.command {
         Command::Serve {
             listen,
@@ -422,6 +438,17 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 anyhow::bail!("{} violation(s) found", violations.len());
             }
         }
+        Command::Import {
+            file,
+            tenant,
+            rejects,
+        } => {
+            let report = import::run(&open(&cli)?, tenant, file, rejects.as_deref())?;
+            import::print_summary(&report);
+            if !report.rejected.is_empty() {
+                return Ok(ExitCode::from(ROWS_REJECTED));
+            }
+        }
         Command::Backup { dest } => {
             let report = open(&cli)?.backup_to(dest)?;
             // The copy is a database of its own: check its ledger too.
@@ -443,8 +470,12 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             );
         }
     }
-    Ok(())
+    Ok(ExitCode::SUCCESS)
 }
+
+/// The exit status of an `import` that finished but rejected lines (1 is a failure that
+/// stopped it; 2 is a usage error).
+const ROWS_REJECTED: u8 = 3;
 
 /// Completes on SIGTERM or Ctrl-C: the server then finishes in-flight calls and stops.
 async fn shutdown_signal() {

@@ -59,7 +59,7 @@ fn admitted(method: &str) -> &'static [R] {
         "CreateProgram" | "UpdateProgram" | "SetProgramEnabled" | "CreateCampaign"
         | "UpdateCampaign" | "SetCampaignActive" | "CreateReward" | "SetRewardActive"
         | "Adjust" | "ExpirePoints" | "GetProgramReport" | "GetExpiredPoints"
-        | "ListTopMembers" | "GetReferralReport" | "CancelRedemption" => &[Admin],
+        | "ListTopMembers" | "GetReferralReport" | "CancelRedemption" | "Import" => &[Admin],
         "GetProgram"
         | "ListPrograms"
         | "ListCampaigns"

@@ -12,6 +12,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let root = manifest.join("../../proto");
     let protos: Vec<PathBuf> = [
         "common", "operator", "programs", "members", "ledger", "rewards", "reports", "changes",
+        "import",
     ]
     .iter()
     .map(|name| root.join(format!("loyalty/v1/{name}.proto")))

@@ -33,6 +33,9 @@ pub enum Command {
     Grow(GrowArgs),
     /// Two seconds of earn-spread with 4 callers over gRPC on SQLite (what the test runs).
     Smoke(SmokeArgs),
+    /// Times `loyalty import` of a generated file of N lines on a fresh database, and a second
+    /// import of the same file (everything already present).
+    Import(ImportArgs),
 }
 
 /// Where the databases come from.
@@ -206,6 +209,20 @@ pub struct GrowArgs {
     pub db: DbArgs,
 }
 
+/// Options of `import`.
+#[derive(Debug, Clone, Args)]
+pub struct ImportArgs {
+    /// Lines in the import file (a member, its membership and two lots are 4 lines).
+    #[arg(long, default_value_t = 100_000)]
+    pub rows: u64,
+    /// The `loyalty` binary to run `import` and `verify` with.
+    #[arg(long, default_value = "target/release/loyalty")]
+    pub server_bin: PathBuf,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub db: DbArgs,
+}
+
 /// Options of `smoke`.
 #[derive(Debug, Clone, Args)]
 pub struct SmokeArgs {
@@ -256,6 +273,29 @@ pub async fn execute(cli: Cli) -> anyhow::Result<bool> {
     match cli.command {
         Command::Run(args) => run(&args).await,
         Command::Smoke(args) => run(&args.as_run()).await,
+        Command::Import(args) => {
+            let plan = crate::import::ImportPlan {
+                rows: args.rows,
+                bin: args.server_bin.clone(),
+            };
+            let source = args.db.source()?;
+            print_machine("before");
+            let outcome = tokio::task::block_in_place(|| crate::import::run(&plan, &source))?;
+            print_machine("after");
+            for (what, took) in [("import", outcome.elapsed), ("again", outcome.again)] {
+                let millis = u64::try_from(took.as_millis()).unwrap_or(u64::MAX).max(1);
+                println!(
+                    "{what}: {} lines on {} in {}.{:03} s: {} lines/s",
+                    outcome.rows,
+                    source.engine(),
+                    millis / 1000,
+                    millis % 1000,
+                    outcome.rows.saturating_mul(1000) / millis
+                );
+            }
+            println!("{}", outcome.summary);
+            Ok(outcome.clean && outcome.verified)
+        }
         Command::Grow(args) => {
             let plan = GrowPlan {
                 entries: args.entries,

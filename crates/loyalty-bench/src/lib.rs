@@ -27,6 +27,7 @@
 //! - [`check`]: the exactly-once check over the ledger's tables (read-only).
 //! - [`grow`]: growing a ledger to millions of entries and earn latency at both ends.
 //! - [`parallel`]: bounded parallel setup work.
+//! - [`import`]: the throughput of `loyalty import` on a generated file.
 
 pub mod check;
 pub mod cli;
@@ -36,6 +37,7 @@ pub mod direct;
 pub mod driver;
 pub mod grow;
 pub mod grpc;
+pub mod import;
 pub mod parallel;
 pub mod report;
 pub mod shop;

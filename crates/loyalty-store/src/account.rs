@@ -32,6 +32,7 @@ use crate::statements::{MoveLot, SaveMembership};
 use crate::store::new_id;
 
 mod held;
+mod imported;
 
 pub(crate) use held::hold_of;
 
@@ -417,30 +418,42 @@ impl Account {
         let delta = split.delta(lot.as_ref().is_some_and(|l| l.pending));
         let entry = self.post(conn, kind, points, &delta, meta)?;
         if let Some(lot) = lot {
-            if let Some(expires_at) = lot.expires_at {
-                self.due_no_later_than(to_db_time(expires_at));
-            }
-            if lot.pending {
-                self.due_no_later_than(to_db_time(lot.spendable_from));
-            }
-            let row = LotRow {
-                id: lot.id.to_string(),
-                tenant_id: self.row.tenant_id.clone(),
-                membership_id: self.row.id.clone(),
-                entry_id: entry.clone(),
-                reference: meta.reference.clone(),
-                amount: points_to_db(lot.remaining)?,
-                remaining: points_to_db(lot.remaining)?,
-                pending: lot.pending,
-                spendable_from: to_db_time(lot.spendable_from),
-                expires_at: lot.expires_at.map(to_db_time),
-                created_at: to_db_time(self.now),
-            };
-            native!(conn, c => diesel::insert_into(point_lots::table)
-                .values(&row)
-                .execute(c))?;
+            self.open_lot(conn, &entry, &lot, meta)?;
         }
         Ok(Some(entry))
+    }
+
+    /// Inserts `lot`, credited by `entry`, and lowers `settle_due_at` to its dates.
+    fn open_lot(
+        &mut self,
+        conn: &mut DbConnection,
+        entry: &str,
+        lot: &Lot,
+        meta: &EntryMeta,
+    ) -> StoreResult<()> {
+        if let Some(expires_at) = lot.expires_at {
+            self.due_no_later_than(to_db_time(expires_at));
+        }
+        if lot.pending {
+            self.due_no_later_than(to_db_time(lot.spendable_from));
+        }
+        let row = LotRow {
+            id: lot.id.to_string(),
+            tenant_id: self.row.tenant_id.clone(),
+            membership_id: self.row.id.clone(),
+            entry_id: entry.to_owned(),
+            reference: meta.reference.clone(),
+            amount: points_to_db(lot.remaining)?,
+            remaining: points_to_db(lot.remaining)?,
+            pending: lot.pending,
+            spendable_from: to_db_time(lot.spendable_from),
+            expires_at: lot.expires_at.map(to_db_time),
+            created_at: to_db_time(self.now),
+        };
+        native!(conn, c => diesel::insert_into(point_lots::table)
+            .values(&row)
+            .execute(c))?;
+        Ok(())
     }
 
     /// The membership's spendable lots (not pending, not overdue, with points left).

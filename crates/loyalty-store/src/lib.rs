@@ -59,6 +59,7 @@ pub use ops::earn_lines::{EarnLine, lines_of};
 pub use ops::expiry::ExpiryReport;
 pub use ops::history::{HistoryFilter, LedgerEntryView};
 pub use ops::holds::{CaptureRequest, HoldView, ReleaseRequest, ReserveRequest};
+pub use ops::import::{ImportReport, ImportRow, RejectedRow, RowOutcome};
 pub use ops::members::{Member, MemberUpdate, Membership, NewMember, Page};
 pub use ops::programs::Program;
 pub use ops::quote::{QuoteRequest, QuoteView};

@@ -44,11 +44,15 @@ pub enum EntryKind {
     Expired,
     /// Pending points that became spendable (pending -> available).
     Matured,
+    /// An opening balance brought in from another loyalty system by an import: a lot with its
+    /// original earn date and expiry. Counts toward lifetime earned, but not as earning done
+    /// here (reports' earned flows leave it out; no pending period, no tier or campaign).
+    Imported,
 }
 
 impl EntryKind {
     /// Every kind, in declaration order.
-    pub const ALL: [EntryKind; 14] = [
+    pub const ALL: [EntryKind; 15] = [
         EntryKind::Earned,
         EntryKind::ReferralEarned,
         EntryKind::ActionBonus,
@@ -63,6 +67,7 @@ impl EntryKind {
         EntryKind::Returned,
         EntryKind::Expired,
         EntryKind::Matured,
+        EntryKind::Imported,
     ];
 
     /// The name storage and the API use.
@@ -88,6 +93,7 @@ impl EntryKind {
             EntryKind::Returned => "returned",
             EntryKind::Expired => "expired",
             EntryKind::Matured => "matured",
+            EntryKind::Imported => "imported",
         }
     }
 
@@ -111,7 +117,7 @@ impl EntryKind {
     }
 
     /// Whether the kind may credit points (repay debt, create a lot): the earning kinds,
-    /// `Adjusted` (when upward) and `Returned`.
+    /// `Adjusted` (when upward), `Returned` and `Imported`.
     ///
     /// ```
     /// use loyalty_core::ledger::EntryKind;
@@ -119,7 +125,11 @@ impl EntryKind {
     /// assert!(!EntryKind::Released.is_credit()); // goes back to the same lots, no new lot
     /// ```
     pub fn is_credit(self) -> bool {
-        self.is_earning() || matches!(self, EntryKind::Adjusted | EntryKind::Returned)
+        self.is_earning()
+            || matches!(
+                self,
+                EntryKind::Adjusted | EntryKind::Returned | EntryKind::Imported
+            )
     }
 }
 

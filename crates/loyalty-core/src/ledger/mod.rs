@@ -17,6 +17,7 @@
 //! | `Reversed` | − | − | 0 | + | reversed + |
 //! | `Expired` | − | − | 0 | 0 | expired + |
 //! | `Matured` | +p | −p | 0 | 0 | |
+//! | `Imported` | + | + | 0 | − | earned + |
 
 mod check;
 mod kind;
@@ -163,7 +164,8 @@ fn shape(kind: EntryKind, delta: &BucketDelta) -> ([May; 4], Direction) {
         | EntryKind::TierBonus
         | EntryKind::CampaignBonus
         | EntryKind::Adjusted
-        | EntryKind::Returned => CREDIT,
+        | EntryKind::Returned
+        | EntryKind::Imported => CREDIT,
         EntryKind::Reversed => DEBIT,
         EntryKind::Reserved => ([Fall, Stay, Rise, Stay], Direction::Move),
         EntryKind::Released => ([Rise, Stay, Fall, Stay], Direction::Move),
@@ -279,7 +281,8 @@ impl Balances {
             | EntryKind::ReferralEarned
             | EntryKind::ActionBonus
             | EntryKind::TierBonus
-            | EntryKind::CampaignBonus => after.earned = after.earned.checked_add(points)?,
+            | EntryKind::CampaignBonus
+            | EntryKind::Imported => after.earned = after.earned.checked_add(points)?,
             EntryKind::Adjusted if direction == Direction::Credit => {
                 after.earned = after.earned.checked_add(points)?;
             }
@@ -359,7 +362,8 @@ impl CreditSplit {
 
 /// Splits a credit of `points` into debt repayment and a new lot. Credits repay debt first.
 ///
-/// Only credit kinds (the earning kinds, `Adjusted` upwards, `Returned`) are accepted.
+/// Only credit kinds (the earning kinds, `Adjusted` upwards, `Returned`, `Imported`) are
+/// accepted.
 ///
 /// ```
 /// use loyalty_core::ledger::{Balances, EntryKind, credit};

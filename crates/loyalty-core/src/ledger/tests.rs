@@ -438,3 +438,21 @@ fn an_absurdly_large_delta_is_refused_not_a_panic() {
             .is_err()
     );
 }
+
+#[test]
+fn an_imported_opening_balance_repays_debt_first_and_counts_as_earned() {
+    let owing = Balances {
+        debt: p(20),
+        ..Balances::ZERO
+    };
+    let split = credit(&owing, EntryKind::Imported, p(150)).unwrap();
+    assert_eq!((split.repay_debt, split.to_lot), (p(20), p(130)));
+    let after = owing
+        .apply(EntryKind::Imported, p(150), &split.delta(false))
+        .unwrap();
+    assert_eq!(
+        (after.available, after.debt, after.earned),
+        (p(130), p(0), p(150))
+    );
+    assert!(EntryKind::Imported.is_credit() && !EntryKind::Imported.is_earning());
+}

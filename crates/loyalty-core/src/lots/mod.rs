@@ -12,6 +12,7 @@
 //! returns, but it is never spent in the meantime.
 
 mod dated;
+mod imported;
 mod sweep;
 
 use std::cmp::Ordering;
@@ -25,6 +26,7 @@ use crate::program::{ExpiryPolicy, Rules};
 use crate::values::Points;
 
 pub use dated::{check_bill_date, new_dated_lot};
+pub use imported::imported_lot;
 pub use sweep::{matured, overdue};
 
 /// Points from one credit, with the dates that govern them.

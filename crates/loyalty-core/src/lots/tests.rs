@@ -383,3 +383,57 @@ fn a_dated_lot_counts_its_pending_days_and_expiry_from_the_bill() {
     assert_eq!(back.spendable_from, now);
     assert_eq!(back.expires_at, Some(at(2027, 3, 31)));
 }
+
+#[test]
+fn an_imported_lot_keeps_its_old_earn_date_and_is_spendable_at_once() {
+    let rules = shop(ExpiryPolicy::AfterMonths(12), 14);
+    let now = at(2026, 6, 1);
+    let lot = imported_lot(
+        &rules,
+        Uuid::from_u128(1),
+        p(50),
+        at(2026, 5, 30),
+        None,
+        now,
+    )
+    .unwrap();
+    assert!(!lot.pending, "no pending period starts again on import");
+    assert_eq!(lot.spendable_from, at(2026, 5, 30));
+    assert_eq!(lot.expires_at, Some(at(2027, 5, 30)));
+}
+
+#[test]
+fn an_imported_lot_with_impossible_dates_or_points_is_refused() {
+    let rules = shop(ExpiryPolicy::Never, 0);
+    let now = at(2026, 6, 1);
+    let import = |points: Points, earned: DateTime<Utc>, expires: Option<DateTime<Utc>>| {
+        imported_lot(&rules, Uuid::from_u128(1), points, earned, expires, now)
+    };
+    assert!(matches!(
+        import(p(0), at(2026, 1, 1), None),
+        Err(Error::NotPositive { .. })
+    ));
+    assert!(matches!(
+        import(Points::new(dec!(1.5)).unwrap(), at(2026, 1, 1), None),
+        Err(Error::TooPrecise { .. })
+    ));
+    assert!(matches!(
+        import(p(5), at(2026, 7, 1), None),
+        Err(Error::InvalidField {
+            what: "earned_at",
+            ..
+        })
+    ));
+    assert!(matches!(
+        import(p(5), at(2026, 1, 1), Some(at(2025, 12, 1))),
+        Err(Error::InvalidField {
+            what: "expires_at",
+            ..
+        })
+    ));
+    assert!(matches!(
+        import(p(5), at(2025, 1, 1), Some(at(2026, 5, 1))),
+        Err(Error::Precondition(_))
+    ));
+    assert_eq!(import(p(5), at(2025, 1, 1), None).unwrap().expires_at, None);
+}

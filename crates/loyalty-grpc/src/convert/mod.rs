@@ -223,6 +223,7 @@ pub fn kind_to_pb(kind: EntryKind) -> pb::EntryKind {
         EntryKind::Returned => pb::EntryKind::Returned,
         EntryKind::Expired => pb::EntryKind::Expired,
         EntryKind::Matured => pb::EntryKind::Matured,
+        EntryKind::Imported => pb::EntryKind::Imported,
     }
 }
 

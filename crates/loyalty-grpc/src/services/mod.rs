@@ -16,6 +16,7 @@ pub const SERVICE_NAMES: &[&str] = &[
     "loyalty.v1.RewardService",
     "loyalty.v1.ReportService",
     "loyalty.v1.ChangeStreamService",
+    "loyalty.v1.ImportService",
 ];
 
 /// All loyalty services over one store.
@@ -52,6 +53,9 @@ impl Services {
         ))
         .add_service(pb::report_service_server::ReportServiceServer::new(
             reports::ReportApi::new(store.clone()),
+        ))
+        .add_service(pb::import_service_server::ImportServiceServer::new(
+            import::ImportApi::new(store.clone()),
         ))
         .add_service(
             pb::change_stream_service_server::ChangeStreamServiceServer::new(
@@ -133,6 +137,7 @@ where
 }
 
 pub mod changes;
+pub mod import;
 pub mod ledger;
 pub mod members;
 pub mod operator;

@@ -17,6 +17,7 @@ pub mod expiry;
 pub mod history;
 pub mod hold_resolution;
 pub mod holds;
+pub mod import;
 pub mod members;
 pub mod programs;
 pub mod quote;

@@ -113,7 +113,8 @@ struct KindSums {
 }
 
 /// The balances a membership's entries add up to, by the rules of [`Balances::apply`]: the
-/// buckets are the sums of the deltas; earned counts the earning kinds and upward adjustments,
+/// buckets are the sums of the deltas; earned counts the earning kinds, upward adjustments and
+/// imported opening balances,
 /// redeemed counts redemptions and captures minus returns, expired the expiries, reversed the
 /// reversals and downward adjustments.
 fn from_entry_sums(
@@ -129,6 +130,8 @@ fn from_entry_sums(
             .sum::<i64>()
     };
     let adjusted = points(&[EntryKind::Adjusted]);
+    // Imported opening balances count toward lifetime earned (see `Balances::apply`).
+    let imported = points(&[EntryKind::Imported]);
     let earning: Vec<EntryKind> = EntryKind::ALL
         .into_iter()
         .filter(|k| k.is_earning())
@@ -138,7 +141,10 @@ fn from_entry_sums(
         ("pending", total(|s| s.pending)),
         ("held", total(|s| s.held)),
         ("debt", total(|s| s.debt)),
-        ("earned", points(&earning) + adjusted - adjusted_down),
+        (
+            "earned",
+            points(&earning) + adjusted + imported - adjusted_down,
+        ),
         (
             "redeemed",
             points(&[EntryKind::Redeemed, EntryKind::Captured]) - points(&[EntryKind::Returned]),
@@ -439,6 +445,21 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn imported_opening_balances_count_as_earned() {
+        let by_kind = HashMap::from([(
+            EntryKind::Imported,
+            KindSums {
+                points: 150_0000,
+                available: 150_0000,
+                ..KindSums::default()
+            },
+        )]);
+        let balances = from_entry_sums(&by_kind, 0).unwrap();
+        assert_eq!(balances.earned, Points::whole(150).unwrap());
+        assert_eq!(balances.available, Points::whole(150).unwrap());
+    }
 
     #[test]
     fn an_upward_and_a_downward_adjustment_count_as_earned_and_reversed() {

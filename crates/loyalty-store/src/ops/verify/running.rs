@@ -37,7 +37,7 @@ pub(super) fn running_mismatches(
             SUM(d_held) OVER w AS r_held, \
             SUM(d_debt) OVER w AS r_debt, \
             SUM(CASE WHEN kind IN ('earned', 'referral_earned', 'action_bonus', 'tier_bonus', \
-                'campaign_bonus') THEN points \
+                'campaign_bonus', 'imported') THEN points \
                 WHEN kind = 'adjusted' AND d_available + d_pending + d_held - d_debt > 0 \
                 THEN points ELSE 0 END) OVER w AS r_earned, \
             SUM(CASE WHEN kind IN ('redeemed', 'captured') THEN points \
