@@ -1,16 +1,20 @@
 //! Points on the wire are shown with their program's point decimals, the way money is shown
 //! with its currency's: a program with two point decimals answers "19.80" and "300.00", one
 //! with whole points answers "300"; an answer that mixes programs shows each item in its own
-//! program's format. Only the text is padded: inputs take "300" and "300.00" alike.
+//! program's format (a member's or the tenant's history, the change stream). Only the text is
+//! padded: inputs take "300" and "300.00" alike.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
 mod ledger_support;
 
+use std::time::Duration;
+
 use common::authed;
 use ledger_support::{Shop, available, bill, dec, pts};
 use loyalty_core::{Currency, EarnRate, PointPrecision, ProgramRules, Rounding};
 use loyalty_grpc::pb;
+use loyalty_grpc::pb::change_stream_service_client::ChangeStreamServiceClient;
 use loyalty_grpc::pb::member_service_client::MemberServiceClient;
 use loyalty_grpc::pb::report_service_client::ReportServiceClient;
 
@@ -112,6 +116,39 @@ on_both_backends! {
         assert_eq!(shown(entry(&care, pb::EntryKind::Adjusted)), text(["280.20", "280.20", "0.00", "300.00"]));
         assert_eq!(shown(entry(&whole, pb::EntryKind::Earned)), text(["300", "300", "0", "300"]));
         assert_eq!(entries.len(), 3);
+        // So does the tenant's whole history.
+        let tenant_wide = shop
+            .ledger
+            .list_transactions(authed(&svc, pb::ListTransactionsRequest::default()))
+            .await
+            .unwrap()
+            .into_inner()
+            .entries;
+        assert_eq!(tenant_wide, entries);
+
+        // The change stream: each entry in its own program's format.
+        let mut changes = ChangeStreamServiceClient::new(server.channel().await);
+        let mut stream = changes
+            .stream_changes(authed(&svc, pb::StreamChangesRequest { after_sequence: 0 }))
+            .await
+            .unwrap()
+            .into_inner();
+        let mut streamed = Vec::new();
+        while streamed.len() < 3 {
+            let message = tokio::time::timeout(Duration::from_secs(60), stream.message())
+                .await
+                .expect("the stream went quiet")
+                .unwrap()
+                .expect("the stream ended");
+            streamed.extend(message.changes.into_iter().filter_map(|c| match c.change {
+                Some(pb::change::Change::Entry(e)) => Some((e.program_id, e.points, e.balance_after)),
+                _ => None,
+            }));
+        }
+        let expected = |program: &str, points: &str, after: &str| (program.to_owned(), points.to_owned(), after.to_owned());
+        assert!(streamed.contains(&expected(&care, "19.80", "19.80")), "{streamed:?}");
+        assert!(streamed.contains(&expected(&care, "280.20", "300.00")), "{streamed:?}");
+        assert!(streamed.contains(&expected(&whole, "300", "300")), "{streamed:?}");
 
         // GetProgramReport: the program's totals in its format.
         let mut reports = ReportServiceClient::new(server.channel().await);
