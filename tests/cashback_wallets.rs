@@ -195,8 +195,8 @@ on_both_backends! {
         server.clock.advance(Duration::minutes(1));
         // 5 % of 400.00 = 20.00, capped at 10.00 per bill: the cut shows.
         let capped = earn(&mut shop, &member, &program, "TV-1", &[("Electronics", "400.00")]).await;
-        assert_eq!(capped.points_earned, "10");
-        assert_eq!(capped.breakdown.as_ref().unwrap().cap_reduction, "10");
+        assert_eq!(capped.points_earned, "10.00");
+        assert_eq!(capped.breakdown.as_ref().unwrap().cap_reduction, "10.00");
 
         let w = wallet(server, &shop.service, &member, &program).await.unwrap();
         assert_eq!(w.currency, "EUR");
@@ -238,8 +238,8 @@ on_both_backends! {
         let program = create(server, &shop, "Euro wallet", euro_wallet("")).await.unwrap();
         let member = shop.member(server, "CARD-1", None, &[&program]);
         let earned = earn(&mut shop, &member, &program, "SHOES-1", &[("", "500.00")]).await;
-        assert_eq!(earned.points_earned, "10");
-        assert_eq!(earned.balances.as_ref().unwrap().pending, "10");
+        assert_eq!(earned.points_earned, "10.00");
+        assert_eq!(earned.balances.as_ref().unwrap().pending, "10.00");
 
         let redeem = |reference: &str, total: &str, points: &str| authed(&shop.service, pb::RedeemRequest {
             idempotency_key: format!("{reference}:redeem"),
@@ -268,7 +268,7 @@ on_both_backends! {
         assert_eq!(paid.value.as_ref().unwrap().amount, "7.50");
         assert_eq!(paid.value.as_ref().unwrap().currency, "EUR");
         assert_eq!(paid.to_pay, "22.50");
-        assert_eq!(available(&paid.balances), "2.5");
+        assert_eq!(available(&paid.balances), "2.50");
         // A cent more than the wallet holds is refused.
         let refused = status_of(shop.ledger.redeem(redeem("PAY-2", "30.00", "2.51")).await);
         assert_eq!(refused.code(), Code::FailedPrecondition);
@@ -307,10 +307,10 @@ on_both_backends! {
             reason: "returned".into(),
         });
         let back = shop.ledger.reverse(reverse("COAT-1", "")).await.unwrap().into_inner();
-        assert_eq!(back.points_reversed, "6");
+        assert_eq!(back.points_reversed, "6.00");
         // Half the hat comes back: half its cashback goes.
         let half = shop.ledger.reverse(reverse("HAT-1", "50.00")).await.unwrap().into_inner();
-        assert_eq!(half.points_reversed, "1");
+        assert_eq!(half.points_reversed, "1.00");
 
         let w = wallet(server, &shop.service, &member, &program).await.unwrap();
         let coat = record(&w, "COAT-1");
@@ -364,14 +364,14 @@ on_both_backends! {
             .id;
 
         // Ana: 2.00 + 3.00, then 4.00 + 2.00 (her cap leaves 2.00 of the 6.00).
-        assert_eq!(earn(&mut shop, &ana, &program, "ANA-1", &[("", "100.00")]).await.points_earned, "5");
+        assert_eq!(earn(&mut shop, &ana, &program, "ANA-1", &[("", "100.00")]).await.points_earned, "5.00");
         server.clock.advance(Duration::minutes(1));
         let second = earn(&mut shop, &ana, &program, "ANA-2", &[("", "200.00")]).await;
-        assert_eq!(second.points_earned, "6");
-        assert_eq!(second.breakdown.as_ref().unwrap().campaign_bonuses[0].points, "2");
+        assert_eq!(second.points_earned, "6.00");
+        assert_eq!(second.breakdown.as_ref().unwrap().campaign_bonuses[0].points, "2.00");
         // Ben: 4.00 + 3.00 (the budget leaves 3.00 of the 6.00).
         let ben_earned = earn(&mut shop, &ben, &program, "BEN-1", &[("", "200.00")]).await;
-        assert_eq!(ben_earned.points_earned, "7");
+        assert_eq!(ben_earned.points_earned, "7.00");
 
         let w = wallet(server, &shop.service, &ana, &program).await.unwrap();
         let first = record(&w, "ANA-1");
@@ -388,7 +388,7 @@ on_both_backends! {
 
         // The budget is spent: a third bill earns its base percentage only.
         let third = earn(&mut shop, &ben, &program, "BEN-2", &[("", "100.00")]).await;
-        assert_eq!(third.points_earned, "2");
+        assert_eq!(third.points_earned, "2.00");
         let w = wallet(server, &shop.service, &ben, &program).await.unwrap();
         assert!(record(&w, "BEN-2").campaign_ids.is_empty());
         no_violations(server);

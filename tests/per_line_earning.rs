@@ -69,10 +69,10 @@ on_both_backends! {
         let svc = shop.service.clone();
         let lines = [("Medicines", "500"), ("General", "500"), ("", "10")];
         let expected = vec![
-            line("Medicines", "category_percent", "1", "500.00", "5"),
-            line("General", "category_percent", "3", "500.00", "15"),
+            line("Medicines", "category_percent", "1", "500.00", "5.00"),
+            line("General", "category_percent", "3", "500.00", "15.00"),
             // No category: the base rate, which earns nothing in this program.
-            line("", "base_rate", "0/1", "10.00", "0"),
+            line("", "base_rate", "0/1", "10.00", "0.00"),
         ];
 
         let quote = shop
@@ -96,12 +96,12 @@ on_both_backends! {
             bill: Some(bill("BILL-1", &lines)),
         });
         let earned = shop.ledger.earn(request()).await.unwrap().into_inner();
-        assert_eq!(earned.points_earned, "20");
+        assert_eq!(earned.points_earned, "20.00");
         let breakdown = earned.breakdown.clone().unwrap();
         assert_eq!(summary(&breakdown.lines), expected);
-        assert_eq!(breakdown.lines[1].base, "15");
-        assert_eq!(breakdown.lines[1].tier_bonus, "0");
-        assert_eq!(breakdown.lines[1].campaign_bonus, "0");
+        assert_eq!(breakdown.lines[1].base, "15.00");
+        assert_eq!(breakdown.lines[1].tier_bonus, "0.00");
+        assert_eq!(breakdown.lines[1].campaign_bonus, "0.00");
         assert_eq!(breakdown.lines.iter().map(|l| l.line).collect::<Vec<_>>(), [0, 1, 2]);
 
         // A retry answers the same lines.

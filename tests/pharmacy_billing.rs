@@ -98,12 +98,12 @@ on_both_backends! {
             .await
             .unwrap()
             .into_inner();
-        assert_eq!(quote.max_redeemable_points, "500");
+        assert_eq!(quote.max_redeemable_points, "500.00");
         assert_eq!(quote.max_redeemable_value, "50.00");
         assert_eq!(quote.max_redeemable_limited_by, "bill_share");
         assert_eq!(quote.to_pay, "100.00");
-        assert_eq!(quote.earning.as_ref().unwrap().total, "1");
-        assert_eq!(quote.referral_points, "0.5");
+        assert_eq!(quote.earning.as_ref().unwrap().total, "1.00");
+        assert_eq!(quote.referral_points, "0.50");
 
         // More than half is refused, naming the rule, and changes nothing.
         let redeem = |idem: &str, points: &str| {
@@ -123,7 +123,7 @@ on_both_backends! {
 
         // Within the limit: 500 points pay 50.00, 50.00 is left to pay.
         let paid = shop.ledger.redeem(redeem("bill-2-redeem-b", "500")).await.unwrap().into_inner();
-        assert_eq!(paid.points, "500");
+        assert_eq!(paid.points, "500.00");
         assert_eq!(paid.value.as_ref().unwrap().amount, "50.00");
         assert_eq!(paid.value.as_ref().unwrap().currency, "INR");
         assert_eq!(paid.to_pay, "50.00");
@@ -131,7 +131,7 @@ on_both_backends! {
 
         // The bill earns on the 50.00 paid in cash; Asha earns 0.5 % of that.
         let earned = shop.ledger.earn(earn("bill-2", "BILL-2", &[("Medicines", "100")])).await.unwrap().into_inner();
-        assert_eq!(earned.points_earned, "0.5");
+        assert_eq!(earned.points_earned, "0.50");
         assert_eq!(earned.referral_points, "0.25");
         assert_eq!(available(&earned.balances), "526.11");
 
@@ -155,8 +155,8 @@ on_both_backends! {
             .await
             .unwrap()
             .into_inner();
-        assert_eq!(reversed.points_reversed, "0.5");
-        assert_eq!(reversed.points_returned, "500");
+        assert_eq!(reversed.points_reversed, "0.50");
+        assert_eq!(reversed.points_returned, "500.00");
         assert_eq!(reversed.referral_reversed, "0.25");
         assert_eq!(available(&reversed.balances), "1025.61");
         assert_eq!(shop.balances(server, &asha, &program).available, points("7.56"));
@@ -170,8 +170,8 @@ on_both_backends! {
             .into_inner();
         assert_eq!(summary.bills.len(), 1);
         let b = &summary.bills[0];
-        assert_eq!((b.earned.as_str(), b.earned_reversed.as_str()), ("0.5", "0.5"));
-        assert_eq!((b.redeemed.as_str(), b.redeemed_returned.as_str()), ("500", "500"));
+        assert_eq!((b.earned.as_str(), b.earned_reversed.as_str()), ("0.50", "0.50"));
+        assert_eq!((b.redeemed.as_str(), b.redeemed_returned.as_str()), ("500.00", "500.00"));
         assert_eq!(b.redeemed_value, "50.00");
         assert_eq!((b.referral.as_str(), b.member_id.as_str()), ("0.25", ravi.as_str()));
 

@@ -22,7 +22,7 @@ on_both_backends! {
             panic!("one membership expected: {:?}", enrolled.memberships)
         };
         assert_eq!(membership.program_id, pharmacy.id);
-        assert_eq!(membership.balances.as_ref().unwrap().available, "0");
+        assert_eq!(membership.balances.as_ref().unwrap().available, "0.00");
 
         let found = client.lookup_member(authed(&service, by_card("card-0001"))).await.unwrap();
         assert_eq!(found.into_inner().member.as_ref(), Some(&member));

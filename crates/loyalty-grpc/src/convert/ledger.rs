@@ -1,8 +1,9 @@
 //! Ledger, checkout and reward values between the wire and the store.
 //!
-//! Points leave normalized ("50", "12.5"), whether the store computed them or read them back,
-//! so a replayed call answers with the same strings as the first; money leaves with at least
-//! the currency's minor units ("250.00").
+//! Points leave with their program's point decimals ("50" with whole points, "12.50" with 2;
+//! see [`PointFormat`]), whether the store computed them or read them back, so a replayed call
+//! answers with the same strings as the first; money leaves with at least the currency's minor
+//! units ("250.00").
 
 use chrono::{DateTime, Utc};
 use loyalty_core::ledger::Balances;
@@ -13,13 +14,14 @@ use loyalty_store::{
 };
 use rust_decimal::Decimal;
 
+use super::points::PointFormat;
 use super::{bill_lines, check_bill, kind_to_pb, opt_time, opt_time_to_pb, reference, time_to_pb};
 use crate::error::{ApiError, ApiResult};
 use crate::pb;
 
-/// Points on the wire.
-pub fn points_to_pb(points: Decimal) -> String {
-    points.normalize().to_string()
+/// Points (signed or not) on the wire, in the program's format `f`.
+pub fn points_to_pb(points: Decimal, f: PointFormat) -> String {
+    f.show(points)
 }
 
 /// A money amount on the wire, with at least the currency's minor units.
@@ -85,7 +87,7 @@ impl BillIn {
 }
 
 /// A membership's balances after an operation.
-pub fn balances_to_pb(b: &Balances) -> pb::Balances {
+pub fn balances_to_pb(b: &Balances, f: PointFormat) -> pb::Balances {
     let Balances {
         available,
         pending,
@@ -97,22 +99,22 @@ pub fn balances_to_pb(b: &Balances) -> pb::Balances {
         reversed,
     } = *b;
     pb::Balances {
-        available: points_to_pb(available.value()),
-        pending: points_to_pb(pending.value()),
-        held: points_to_pb(held.value()),
-        debt: points_to_pb(debt.value()),
-        earned: points_to_pb(earned.value()),
-        redeemed: points_to_pb(redeemed.value()),
-        expired: points_to_pb(expired.value()),
-        reversed: points_to_pb(reversed.value()),
+        available: points_to_pb(available.value(), f),
+        pending: points_to_pb(pending.value(), f),
+        held: points_to_pb(held.value(), f),
+        debt: points_to_pb(debt.value(), f),
+        earned: points_to_pb(earned.value(), f),
+        redeemed: points_to_pb(redeemed.value(), f),
+        expired: points_to_pb(expired.value(), f),
+        reversed: points_to_pb(reversed.value(), f),
     }
 }
 
 /// How a quoted bill's points were computed.
-pub fn earning_to_pb(e: &Earning, earning_amount: &Money) -> pb::EarnBreakdown {
+pub fn earning_to_pb(e: &Earning, earning_amount: &Money, f: PointFormat) -> pb::EarnBreakdown {
     pb::EarnBreakdown {
-        base: points_to_pb(e.base.value()),
-        tier_bonus: points_to_pb(e.tier_bonus.value()),
+        base: points_to_pb(e.base.value(), f),
+        tier_bonus: points_to_pb(e.tier_bonus.value(), f),
         tier_multiplier: e.tier_multiplier.value().normalize().to_string(),
         campaign_bonuses: e
             .campaign_bonuses
@@ -120,15 +122,15 @@ pub fn earning_to_pb(e: &Earning, earning_amount: &Money) -> pb::EarnBreakdown {
             .map(|b| pb::CampaignBonus {
                 campaign_id: b.campaign_id.to_string(),
                 name: b.name.clone(),
-                points: points_to_pb(b.points.value()),
+                points: points_to_pb(b.points.value(), f),
             })
             .collect(),
-        cap_reduction: points_to_pb(e.cap_reduction.value()),
-        total: points_to_pb(e.total.value()),
+        cap_reduction: points_to_pb(e.cap_reduction.value(), f),
+        total: points_to_pb(e.total.value(), f),
         earning_amount: money_to_pb(earning_amount),
         lines: lines_of(e)
             .iter()
-            .map(|l| line_to_pb(l, Some(earning_amount.currency())))
+            .map(|l| line_to_pb(l, Some(earning_amount.currency()), f))
             .collect(),
     }
 }
@@ -144,7 +146,7 @@ fn limit_name(reason: RedemptionLimitReason) -> &'static str {
 
 /// A quote on the wire. A program without redemption rules quotes a maximum of zero limited by
 /// `no_redemption`.
-pub fn quote_to_pb(view: &QuoteView) -> pb::QuoteResponse {
+pub fn quote_to_pb(view: &QuoteView, f: PointFormat) -> pb::QuoteResponse {
     let q = &view.quote;
     let currency = q.bill_total.currency();
     let (max_points, max_value, limited_by) = match &q.max_redeemable {
@@ -163,23 +165,23 @@ pub fn quote_to_pb(view: &QuoteView) -> pb::QuoteResponse {
         bill_total: money_to_pb(&q.bill_total),
         total_discount: money_to_pb(&q.discounts.total_discount),
         discounted_total: money_to_pb(&q.discounts.net_total),
-        max_redeemable_points: points_to_pb(max_points),
+        max_redeemable_points: points_to_pb(max_points, f),
         max_redeemable_value: amount_to_pb(max_value, currency),
         max_redeemable_limited_by: limited_by.to_owned(),
-        redeem_points: points_to_pb(redeem_points),
+        redeem_points: points_to_pb(redeem_points, f),
         redeem_value: amount_to_pb(redeem_value, currency),
         to_pay: money_to_pb(&q.to_pay),
-        earning: Some(earning_to_pb(&q.earning, &q.earning_amount)),
-        referral_points: points_to_pb(q.referral_points.value()),
+        earning: Some(earning_to_pb(&q.earning, &q.earning_amount, f)),
+        referral_points: points_to_pb(q.referral_points.value(), f),
         currency: currency.code().to_owned(),
     }
 }
 
 /// An earn on the wire.
-pub fn earn_to_pb(o: &EarnOutcome) -> pb::EarnResponse {
+pub fn earn_to_pb(o: &EarnOutcome, f: PointFormat) -> pb::EarnResponse {
     let breakdown = pb::EarnBreakdown {
-        base: points_to_pb(o.base.value()),
-        tier_bonus: points_to_pb(o.tier_bonus.value()),
+        base: points_to_pb(o.base.value(), f),
+        tier_bonus: points_to_pb(o.tier_bonus.value(), f),
         tier_multiplier: o.tier_multiplier.normalize().to_string(),
         campaign_bonuses: o
             .campaign_bonuses
@@ -187,27 +189,27 @@ pub fn earn_to_pb(o: &EarnOutcome) -> pb::EarnResponse {
             .map(|b| pb::CampaignBonus {
                 campaign_id: b.campaign_id.clone(),
                 name: b.name.clone(),
-                points: points_to_pb(b.points.value()),
+                points: points_to_pb(b.points.value(), f),
             })
             .collect(),
-        cap_reduction: points_to_pb(o.cap_reduction.value()),
-        total: points_to_pb(o.points.value()),
+        cap_reduction: points_to_pb(o.cap_reduction.value(), f),
+        total: points_to_pb(o.points.value(), f),
         earning_amount: money_to_pb(&o.earning_amount),
         lines: o
             .lines
             .iter()
-            .map(|l| line_to_pb(l, Some(o.earning_amount.currency())))
+            .map(|l| line_to_pb(l, Some(o.earning_amount.currency()), f))
             .collect(),
     };
     let upgrade = o.tier_change.as_ref();
     pb::EarnResponse {
-        points_earned: points_to_pb(o.points.value()),
+        points_earned: points_to_pb(o.points.value(), f),
         breakdown: Some(breakdown),
-        referral_points: points_to_pb(o.referral_points.value()),
+        referral_points: points_to_pb(o.referral_points.value(), f),
         referrer_id: o.referrer_member_id.clone().unwrap_or_default(),
         new_tier: upgrade.and_then(|t| t.to.clone()).unwrap_or_default(),
-        tier_bonus: points_to_pb(upgrade.map(|t| t.bonus).unwrap_or_default().value()),
-        balances: Some(balances_to_pb(&o.balances)),
+        tier_bonus: points_to_pb(upgrade.map(|t| t.bonus).unwrap_or_default().value(), f),
+        balances: Some(balances_to_pb(&o.balances, f)),
         entry_ids: o.entry_ids.clone(),
     }
 }
@@ -232,15 +234,15 @@ pub fn money_with_currency_to_pb(money: &Money) -> pb::Money {
 }
 
 /// A hold on the wire.
-pub fn hold_to_pb(h: &HoldView) -> pb::Hold {
+pub fn hold_to_pb(h: &HoldView, f: PointFormat) -> pb::Hold {
     pb::Hold {
         id: h.id.clone(),
         member_id: h.member_id.clone(),
         program_id: h.program_id.clone(),
         reference: h.reference.clone(),
-        points: points_to_pb(h.points.value()),
+        points: points_to_pb(h.points.value(), f),
         value: Some(money_with_currency_to_pb(&h.value)),
-        captured: points_to_pb(h.captured.value()),
+        captured: points_to_pb(h.captured.value(), f),
         status: hold_status(&h.status) as i32,
         expires_at: time_to_pb(h.expires_at),
     }
@@ -264,13 +266,13 @@ pub fn redemption_status(status: RewardRedemptionStatus) -> pb::RedemptionStatus
 }
 
 /// A reward redemption on the wire.
-pub fn redemption_to_pb(r: &RewardRedemptionView) -> pb::RewardRedemption {
+pub fn redemption_to_pb(r: &RewardRedemptionView, f: PointFormat) -> pb::RewardRedemption {
     let status = redemption_status(r.status);
     pb::RewardRedemption {
         id: r.id.clone(),
         reward_id: r.reward_id.clone(),
         reward_name: r.reward_name.clone(),
-        points: points_to_pb(r.points.value()),
+        points: points_to_pb(r.points.value(), f),
         coupon_code: r.coupon_code.clone().unwrap_or_default(),
         status: status as i32,
         redeemed_at: time_to_pb(r.created_at),
@@ -286,33 +288,33 @@ pub fn redemption_to_pb(r: &RewardRedemptionView) -> pb::RewardRedemption {
 
 /// A reversal on the wire: what was taken back includes what became debt; what was forgiven
 /// (spent points under the cap-at-available policy) is reported apart.
-pub fn reverse_to_pb(o: &ReverseOutcome) -> pb::ReverseResponse {
-    let taken = |t: &TakenBack| points_to_pb(t.planned.value() - t.forgiven.value());
+pub fn reverse_to_pb(o: &ReverseOutcome, f: PointFormat) -> pb::ReverseResponse {
+    let taken = |t: &TakenBack| points_to_pb(t.planned.value() - t.forgiven.value(), f);
     pb::ReverseResponse {
         points_reversed: taken(&o.earned),
-        points_returned: points_to_pb(o.redeemed_returned.value()),
+        points_returned: points_to_pb(o.redeemed_returned.value(), f),
         referral_reversed: o
             .referral
             .as_ref()
             .map(taken)
-            .unwrap_or_else(|| "0".to_owned()),
-        debt: points_to_pb(o.earned.to_debt.value()),
-        forgiven: points_to_pb(o.earned.forgiven.value()),
-        balances: Some(balances_to_pb(&o.balances)),
+            .unwrap_or_else(|| points_to_pb(Decimal::ZERO, f)),
+        debt: points_to_pb(o.earned.to_debt.value(), f),
+        forgiven: points_to_pb(o.earned.forgiven.value(), f),
+        balances: Some(balances_to_pb(&o.balances, f)),
     }
 }
 
 /// A ledger entry on the wire.
-pub fn entry_to_pb(e: LedgerEntryView) -> pb::LedgerEntry {
+pub fn entry_to_pb(e: LedgerEntryView, f: PointFormat) -> pb::LedgerEntry {
     pb::LedgerEntry {
         id: e.id,
         kind: kind_to_pb(e.kind) as i32,
-        points: points_to_pb(e.points.value()),
-        available_delta: points_to_pb(e.d_available),
-        pending_delta: points_to_pb(e.d_pending),
-        held_delta: points_to_pb(e.d_held),
-        debt_delta: points_to_pb(e.d_debt),
-        balance_after: points_to_pb(e.balance_after),
+        points: points_to_pb(e.points.value(), f),
+        available_delta: points_to_pb(e.d_available, f),
+        pending_delta: points_to_pb(e.d_pending, f),
+        held_delta: points_to_pb(e.d_held, f),
+        debt_delta: points_to_pb(e.d_debt, f),
+        balance_after: points_to_pb(e.balance_after, f),
         member_id: e.member_id,
         program_id: e.program_id,
         reference: e.reference.unwrap_or_default(),
@@ -322,13 +324,13 @@ pub fn entry_to_pb(e: LedgerEntryView) -> pb::LedgerEntry {
         actor: e.actor,
         reason: e.reason.unwrap_or_default(),
         created_at: time_to_pb(e.created_at),
-        lines: e.lines.iter().map(|l| line_to_pb(l, None)).collect(),
+        lines: e.lines.iter().map(|l| line_to_pb(l, None, f)).collect(),
     }
 }
 
 /// One bill line's earning on the wire; the amount in `currency`'s minor units when given,
 /// else as the store scaled it.
-pub fn line_to_pb(l: &EarnLine, currency: Option<Currency>) -> pb::EarnLine {
+pub fn line_to_pb(l: &EarnLine, currency: Option<Currency>, f: PointFormat) -> pb::EarnLine {
     pb::EarnLine {
         line: l.line,
         category: l.category.clone().unwrap_or_default(),
@@ -338,31 +340,31 @@ pub fn line_to_pb(l: &EarnLine, currency: Option<Currency>) -> pb::EarnLine {
             Some(c) => amount_to_pb(l.amount, c),
             None => l.amount.to_string(),
         },
-        base: points_to_pb(l.base.value()),
-        tier_bonus: points_to_pb(l.tier_bonus.value()),
-        campaign_bonus: points_to_pb(l.campaign_bonus.value()),
-        points: points_to_pb(l.points.value()),
+        base: points_to_pb(l.base.value(), f),
+        tier_bonus: points_to_pb(l.tier_bonus.value(), f),
+        campaign_bonus: points_to_pb(l.campaign_bonus.value(), f),
+        points: points_to_pb(l.points.value(), f),
     }
 }
 
 /// One membership's bill on the wire.
-pub fn bill_to_pb(b: BillView) -> pb::BillSummary {
+pub fn bill_to_pb(b: BillView, f: PointFormat) -> pb::BillSummary {
     pb::BillSummary {
         member_id: b.member_id,
         program_id: b.program_id,
         reference: b.reference,
         total: money_to_pb(&b.total),
-        earned: points_to_pb(b.earned.value()),
-        earned_reversed: points_to_pb(b.earned_reversed.value()),
-        redeemed: points_to_pb(b.redeemed.value()),
+        earned: points_to_pb(b.earned.value(), f),
+        earned_reversed: points_to_pb(b.earned_reversed.value(), f),
+        redeemed: points_to_pb(b.redeemed.value(), f),
         redeemed_value: money_to_pb(&b.redeemed_value),
-        redeemed_returned: points_to_pb(b.redeemed_returned.value()),
+        redeemed_returned: points_to_pb(b.redeemed_returned.value(), f),
         returned: money_to_pb(&b.returned),
-        referral: points_to_pb(b.referral.value()),
+        referral: points_to_pb(b.referral.value(), f),
         lines: b
             .lines
             .iter()
-            .map(|l| line_to_pb(l, Some(b.total.currency())))
+            .map(|l| line_to_pb(l, Some(b.total.currency()), f))
             .collect(),
     }
 }
@@ -372,10 +374,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn points_leave_normalized_and_money_keeps_its_minor_units() {
+    fn points_keep_their_program_decimals_and_money_its_minor_units() {
         let inr = Currency::new("INR").unwrap();
-        assert_eq!(points_to_pb(Decimal::new(5000, 2)), "50");
-        assert_eq!(points_to_pb(Decimal::new(1250, 2)), "12.5");
+        let (whole, two) = (PointFormat::new(0), PointFormat::new(2));
+        assert_eq!(points_to_pb(Decimal::new(5000, 2), whole), "50");
+        assert_eq!(points_to_pb(Decimal::new(1250, 2), whole), "12.5");
+        assert_eq!(points_to_pb(Decimal::new(198, 1), two), "19.80");
+        assert_eq!(points_to_pb(Decimal::from(300), two), "300.00");
         assert_eq!(amount_to_pb(Decimal::from(250), inr), "250.00");
         assert_eq!(amount_to_pb(Decimal::new(12_345, 3), inr), "12.345");
     }

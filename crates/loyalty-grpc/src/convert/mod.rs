@@ -3,11 +3,13 @@
 
 mod cashback;
 pub mod ledger;
+pub mod points;
 mod program;
 pub mod text;
 mod views;
 
 pub use cashback::wallet_to_pb;
+pub use points::{PointFormat, PointFormats};
 pub use program::{
     program_kind_to_pb, rules_from_pb, rules_to_pb, settings_from_pb, settings_to_pb,
 };
@@ -19,7 +21,7 @@ pub use views::{
 
 use chrono::{DateTime, Utc};
 use loyalty_core::ledger::EntryKind;
-use loyalty_core::{Balances, Bill, BillLine, Category, Currency, IdempotencyKey, Money, Points};
+use loyalty_core::{Bill, BillLine, Category, Currency, IdempotencyKey, Money, Points};
 use rust_decimal::Decimal;
 
 use crate::error::{ApiError, ApiResult};
@@ -190,20 +192,6 @@ pub fn check_bill(lines: &[BillLine], currency: Currency, at: DateTime<Utc>) -> 
     Bill::new(lines.to_vec(), currency, at)
         .map(|_| ())
         .map_err(|e| ApiError::field("bill", e.to_string()))
-}
-
-/// Balances on the wire.
-pub fn balances_to_pb(b: &Balances) -> pb::Balances {
-    pb::Balances {
-        available: b.available.to_string(),
-        pending: b.pending.to_string(),
-        held: b.held.to_string(),
-        debt: b.debt.to_string(),
-        earned: b.earned.to_string(),
-        redeemed: b.redeemed.to_string(),
-        expired: b.expired.to_string(),
-        reversed: b.reversed.to_string(),
-    }
 }
 
 /// An entry kind on the wire.

@@ -4,9 +4,10 @@
 use loyalty_core::{CardNumber, Currency, Reward, RewardKind};
 use loyalty_store::{CampaignView, Member, MemberUpdate, Membership, Program, RewardView};
 
-use super::ledger::points_to_pb;
+use super::ledger::{balances_to_pb, points_to_pb};
+use super::points::PointFormat;
 use super::text::{MAX_EMAIL, MAX_NAME, MAX_PHONE, opt_text, text};
-use super::{balances_to_pb, money, points, rules_to_pb, settings_to_pb, time_to_pb};
+use super::{money, points, rules_to_pb, settings_to_pb, time_to_pb};
 use crate::error::{ApiError, ApiResult};
 use crate::pb;
 
@@ -48,16 +49,16 @@ pub fn member_to_pb(m: Member) -> pb::Member {
     }
 }
 
-/// A membership with its balances on the wire.
-pub fn membership_to_pb(m: Membership) -> pb::Membership {
+/// A membership with its balances on the wire, in its program's point format `f`.
+pub fn membership_to_pb(m: Membership, f: PointFormat) -> pb::Membership {
     pb::Membership {
-        balances: Some(balances_to_pb(&m.balances)),
+        balances: Some(balances_to_pb(&m.balances, f)),
         id: m.id,
         member_id: m.member_id,
         program_id: m.program_id,
         tier: m.tier.unwrap_or_default(),
         joined_at: time_to_pb(m.joined_at),
-        referral_earned: points_to_pb(m.referral_earned.value()),
+        referral_earned: points_to_pb(m.referral_earned.value(), f),
     }
 }
 

@@ -16,11 +16,11 @@ use tokio::sync::{mpsc, watch};
 use tokio_stream::Stream;
 use tonic::{Request, Response, Status};
 
-use super::blocking;
 use super::ledger::CHECKOUT;
+use super::{blocking, point_formats};
 use crate::auth::{caller, tenant_of};
 use crate::convert::ledger::{entry_to_pb, hold_status, points_to_pb, redemption_status};
-use crate::convert::time_to_pb;
+use crate::convert::{PointFormats, time_to_pb};
 use crate::pb;
 
 /// How long a caught-up stream waits before it looks for new changes.
@@ -44,16 +44,27 @@ impl ChangeStreamApi {
     }
 }
 
-/// A change on the wire.
-pub fn change_to_pb(c: ChangeView) -> pb::Change {
+/// The program a change belongs to.
+fn program_of(c: &ChangeView) -> &str {
+    match &c.change {
+        Change::Entry(e) => &e.program_id,
+        Change::Hold(h) => &h.program_id,
+        Change::Tier(t) => &t.program_id,
+        Change::Redemption(r) => &r.program_id,
+    }
+}
+
+/// A change on the wire, its points in its program's format (from `formats`).
+pub fn change_to_pb(c: ChangeView, formats: &PointFormats) -> pb::Change {
+    let f = formats.of(program_of(&c));
     let change = match c.change {
-        Change::Entry(entry) => pb::change::Change::Entry(entry_to_pb(*entry)),
+        Change::Entry(entry) => pb::change::Change::Entry(entry_to_pb(*entry, f)),
         Change::Hold(h) => pb::change::Change::Hold(pb::HoldChange {
             hold_id: h.hold_id,
             member_id: h.member_id,
             program_id: h.program_id,
             reference: h.reference,
-            points: points_to_pb(h.points.value()),
+            points: points_to_pb(h.points.value(), f),
             status: hold_status(&h.status) as i32,
         }),
         Change::Tier(t) => pb::change::Change::Tier(pb::TierChange {
@@ -66,7 +77,7 @@ pub fn change_to_pb(c: ChangeView) -> pb::Change {
             member_id: r.member_id,
             program_id: r.program_id,
             reward_id: r.reward_id,
-            points: points_to_pb(r.points.value()),
+            points: points_to_pb(r.points.value(), f),
             status: redemption_status(r.status) as i32,
         }),
     };
@@ -77,9 +88,13 @@ pub fn change_to_pb(c: ChangeView) -> pb::Change {
     }
 }
 
-fn batch_to_pb(batch: ChangeBatch) -> pb::StreamChangesResponse {
+fn batch_to_pb(batch: ChangeBatch, formats: &PointFormats) -> pb::StreamChangesResponse {
     pb::StreamChangesResponse {
-        changes: batch.changes.into_iter().map(change_to_pb).collect(),
+        changes: batch
+            .changes
+            .into_iter()
+            .map(|c| change_to_pb(c, formats))
+            .collect(),
         head_sequence: batch.head,
     }
 }
@@ -96,6 +111,7 @@ impl pb::change_stream_service_server::ChangeStreamService for ChangeStreamApi {
     ) -> Result<Response<ChangeStream>, Status> {
         let tenant = tenant_of(&caller(&request)?, CHECKOUT)?;
         let pb::StreamChangesRequest { after_sequence } = request.into_inner();
+        let stream_tenant = tenant.clone();
         // The first read answers the call, so a bad sequence is the call's status.
         let read_from = move |after: i64| {
             let tenant = tenant.clone();
@@ -118,7 +134,12 @@ impl pb::change_stream_service_server::ChangeStreamService for ChangeStreamApi {
                         if let Some(c) = batch.changes.last() {
                             last = c.sequence;
                         }
-                        if tx.send(Ok(batch_to_pb(batch))).await.is_err() {
+                        let programs = batch.changes.iter().map(program_of);
+                        let formats = match point_formats(&store, &stream_tenant, programs).await {
+                            Ok(f) => f,
+                            Err(e) => return end(&tx, e.into()).await,
+                        };
+                        if tx.send(Ok(batch_to_pb(batch, &formats))).await.is_err() {
                             return;
                         }
                     }

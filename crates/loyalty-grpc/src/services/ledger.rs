@@ -14,7 +14,7 @@ use loyalty_store::{
 };
 use tonic::{Request, Response, Status};
 
-use super::{Done, reading, writing, writing_keyed};
+use super::{Done, point_format, reading, writing, writing_keyed};
 use crate::auth::{caller, tenant_of};
 use crate::convert::ledger::{
     BillIn, balances_to_pb, earn_to_pb, money_to_pb, money_with_currency_to_pb, points_to_pb,
@@ -100,6 +100,7 @@ impl pb::ledger_service_server::LedgerService for LedgerApi {
         let requested_points = opt_points("points_to_redeem", &points_to_redeem)?;
         let currency = bill_currency(&self.store, &tenant, &program_id).await?;
         let bill = BillIn::parse(bill.as_ref(), currency, self.store.now())?;
+        let program = program_id.clone();
         let request = QuoteRequest {
             member_id,
             program_id,
@@ -108,8 +109,12 @@ impl pb::ledger_service_server::LedgerService for LedgerApi {
             at: bill.at,
             requested_points,
         };
-        let view = reading(&self.store, move |s| s.quote(&tenant, request)).await?;
-        Ok(Response::new(quote_to_pb(&view)))
+        let view = {
+            let tenant = tenant.clone();
+            reading(&self.store, move |s| s.quote(&tenant, request)).await?
+        };
+        let f = point_format(&self.store, &tenant, &program).await?;
+        Ok(Response::new(quote_to_pb(&view, f)))
     }
 
     async fn earn(
@@ -128,6 +133,7 @@ impl pb::ledger_service_server::LedgerService for LedgerApi {
             keyed(&idempotency_key, &member_id, &program_id)?;
         let currency = bill_currency(&self.store, &tenant, &program_id).await?;
         let bill = BillIn::parse(bill.as_ref(), currency, self.store.now())?;
+        let program = program_id.clone();
         let request = EarnRequest {
             idempotency_key,
             member_id,
@@ -137,13 +143,16 @@ impl pb::ledger_service_server::LedgerService for LedgerApi {
             at: bill.at,
             actor: who.key_id,
         };
-        let (outcome, done) =
-            writing_keyed(&self.store, "earn", move |s| s.earn(&tenant, request)).await?;
+        let (outcome, done) = {
+            let tenant = tenant.clone();
+            writing_keyed(&self.store, "earn", move |s| s.earn(&tenant, request)).await?
+        };
         if done == Done::Now {
             count_points(Movement::Earned, outcome.points.value());
             count_points(Movement::Earned, outcome.referral_points.value());
         }
-        let response = earn_to_pb(&outcome);
+        let f = point_format(&self.store, &tenant, &program).await?;
+        let response = earn_to_pb(&outcome, f);
         Ok(Response::new(response))
     }
 
@@ -175,6 +184,7 @@ impl pb::ledger_service_server::LedgerService for LedgerApi {
         } else {
             Some(reference("reference", &given)?)
         };
+        let program = program_id.clone();
         let request = ActionRequest {
             idempotency_key,
             member_id,
@@ -183,16 +193,20 @@ impl pb::ledger_service_server::LedgerService for LedgerApi {
             reference,
             actor: who.key_id,
         };
-        let (outcome, done) = writing_keyed(&self.store, "award_action", move |s| {
-            s.award_action(&tenant, request)
-        })
-        .await?;
+        let (outcome, done) = {
+            let tenant = tenant.clone();
+            writing_keyed(&self.store, "award_action", move |s| {
+                s.award_action(&tenant, request)
+            })
+            .await?
+        };
         if done == Done::Now {
             count_points(Movement::Earned, outcome.points.value());
         }
+        let f = point_format(&self.store, &tenant, &program).await?;
         Ok(Response::new(pb::AwardActionResponse {
-            points: points_to_pb(outcome.points.value()),
-            balances: Some(balances_to_pb(&outcome.balances)),
+            points: points_to_pb(outcome.points.value(), f),
+            balances: Some(balances_to_pb(&outcome.balances, f)),
             entry_id: outcome.entry_id.unwrap_or_default(),
         }))
     }
@@ -215,6 +229,7 @@ impl pb::ledger_service_server::LedgerService for LedgerApi {
         let change = decimal("points", &signed)?;
         // Its size must be a valid quantity of points (not too large, not too precise).
         points("points", &change.abs().to_string())?;
+        let program = program_id.clone();
         let request = AdjustRequest {
             idempotency_key,
             member_id,
@@ -223,10 +238,13 @@ impl pb::ledger_service_server::LedgerService for LedgerApi {
             reason: text("reason", &reason, MAX_REASON)?,
             actor: who.key_id,
         };
-        let (outcome, _) =
-            writing_keyed(&self.store, "adjust", move |s| s.adjust(&tenant, request)).await?;
+        let (outcome, _) = {
+            let tenant = tenant.clone();
+            writing_keyed(&self.store, "adjust", move |s| s.adjust(&tenant, request)).await?
+        };
+        let f = point_format(&self.store, &tenant, &program).await?;
         Ok(Response::new(pb::AdjustResponse {
-            balances: Some(balances_to_pb(&outcome.balances)),
+            balances: Some(balances_to_pb(&outcome.balances, f)),
             entry_id: outcome.entry_id,
         }))
     }
@@ -249,6 +267,7 @@ impl pb::ledger_service_server::LedgerService for LedgerApi {
         let points = points("points", &wanted)?;
         let currency = bill_currency(&self.store, &tenant, &program_id).await?;
         let bill = BillIn::parse(bill.as_ref(), currency, self.store.now())?;
+        let program = program_id.clone();
         let request = RedeemRequest {
             idempotency_key,
             member_id,
@@ -259,16 +278,19 @@ impl pb::ledger_service_server::LedgerService for LedgerApi {
             points,
             actor: who.key_id,
         };
-        let (outcome, done) =
-            writing_keyed(&self.store, "redeem", move |s| s.redeem(&tenant, request)).await?;
+        let (outcome, done) = {
+            let tenant = tenant.clone();
+            writing_keyed(&self.store, "redeem", move |s| s.redeem(&tenant, request)).await?
+        };
         if done == Done::Now {
             count_points(Movement::Redeemed, outcome.points.value());
         }
+        let f = point_format(&self.store, &tenant, &program).await?;
         Ok(Response::new(pb::RedeemResponse {
-            points: points_to_pb(outcome.points.value()),
+            points: points_to_pb(outcome.points.value(), f),
             value: Some(money_with_currency_to_pb(&outcome.value)),
             to_pay: money_to_pb(&outcome.to_pay),
-            balances: Some(balances_to_pb(&outcome.balances)),
+            balances: Some(balances_to_pb(&outcome.balances, f)),
             entry_id: outcome.entry_id,
         }))
     }

@@ -2,11 +2,12 @@
 //! Admin and service roles; a member credential may read only itself (`GetMember`,
 //! `GetBalances`, `ListCashbackRecords`).
 
-use loyalty_store::{NewMember, Role, Store};
+use loyalty_store::{Membership, NewMember, Role, Store};
 use tonic::{Request, Response, Status};
 
-use super::{blocking, reading, writing};
+use super::{blocking, point_format, point_formats, reading, writing};
 use crate::auth::{caller, tenant_for_member, tenant_of};
+use crate::convert::PointFormat;
 use crate::convert::ledger::points_to_pb;
 use crate::convert::text::{MAX_CUSTOMER_ID, MAX_EMAIL, MAX_NAME, MAX_PHONE};
 use crate::convert::{
@@ -96,13 +97,16 @@ impl pb::member_service_server::MemberService for MemberApi {
             referrer_id: opt_id("referrer_id", &referrer_id)?,
         };
         let programs = program_ids(&programs)?;
-        let (member, memberships) = writing(&self.store, move |s| {
-            s.enroll_member(&tenant, Some(&key), new, &programs)
-        })
-        .await?;
+        let (member, memberships) = {
+            let tenant = tenant.clone();
+            writing(&self.store, move |s| {
+                s.enroll_member(&tenant, Some(&key), new, &programs)
+            })
+            .await?
+        };
         Ok(Response::new(pb::EnrollMemberResponse {
             member: Some(member_to_pb(member)),
-            memberships: memberships.into_iter().map(membership_to_pb).collect(),
+            memberships: memberships_to_pb(&self.store, &tenant, memberships).await?,
         }))
     }
 
@@ -119,7 +123,8 @@ impl pb::member_service_server::MemberService for MemberApi {
         .await?;
         Ok(Response::new(pb::GetMemberResponse {
             member: Some(member_to_pb(member)),
-            referral_earned: points_to_pb(referral),
+            // A sum over all the member's programs, so in no one program's format: unpadded.
+            referral_earned: points_to_pb(referral, PointFormat::default()),
         }))
     }
 
@@ -267,12 +272,16 @@ impl pb::member_service_server::MemberService for MemberApi {
         let (tenant, member_id) = member_scope(&who, &member_id, STAFF)?;
         let key = idempotency_key(&key)?;
         let program_id = id("program_id", &program_id)?;
-        let membership = writing(&self.store, move |s| {
-            s.join_program(&tenant, Some(&key), &member_id, &program_id)
-        })
-        .await?;
+        let membership = {
+            let tenant = tenant.clone();
+            writing(&self.store, move |s| {
+                s.join_program(&tenant, Some(&key), &member_id, &program_id)
+            })
+            .await?
+        };
+        let f = point_format(&self.store, &tenant, &membership.program_id).await?;
         Ok(Response::new(pb::JoinProgramResponse {
-            membership: Some(membership_to_pb(membership)),
+            membership: Some(membership_to_pb(membership, f)),
         }))
     }
 
@@ -289,18 +298,21 @@ impl pb::member_service_server::MemberService for MemberApi {
         let (tenant, member_id) = member_scope(&who, &member_id, SELF_READ)?;
         let program_id = opt_id("program_id", &program_id)?;
         let as_of = opt_time("as_of", &as_of)?;
-        let memberships = reading(&self.store, move |s| match (as_of, program_id) {
-            (Some(at), program_id) => {
-                s.memberships_as_of(&tenant, &member_id, program_id.as_deref(), at)
-            }
-            (None, Some(program_id)) => s
-                .get_membership(&tenant, &member_id, &program_id)
-                .map(|m| vec![m]),
-            (None, None) => s.list_memberships(&tenant, &member_id),
-        })
-        .await?;
+        let memberships = {
+            let tenant = tenant.clone();
+            reading(&self.store, move |s| match (as_of, program_id) {
+                (Some(at), program_id) => {
+                    s.memberships_as_of(&tenant, &member_id, program_id.as_deref(), at)
+                }
+                (None, Some(program_id)) => s
+                    .get_membership(&tenant, &member_id, &program_id)
+                    .map(|m| vec![m]),
+                (None, None) => s.list_memberships(&tenant, &member_id),
+            })
+            .await?
+        };
         Ok(Response::new(pb::GetBalancesResponse {
-            memberships: memberships.into_iter().map(membership_to_pb).collect(),
+            memberships: memberships_to_pb(&self.store, &tenant, memberships).await?,
         }))
     }
 
@@ -327,4 +339,25 @@ impl pb::member_service_server::MemberService for MemberApi {
         .await?;
         Ok(Response::new(wallet_to_pb(&wallet)))
     }
+}
+
+/// Memberships on the wire, each in its own program's point format.
+async fn memberships_to_pb(
+    store: &Store,
+    tenant: &str,
+    memberships: Vec<Membership>,
+) -> ApiResult<Vec<pb::Membership>> {
+    let formats = point_formats(
+        store,
+        tenant,
+        memberships.iter().map(|m| m.program_id.as_str()),
+    )
+    .await?;
+    Ok(memberships
+        .into_iter()
+        .map(|m| {
+            let f = formats.of(&m.program_id);
+            membership_to_pb(m, f)
+        })
+        .collect())
 }

@@ -2,8 +2,11 @@
 //! authorize -> convert the request -> one store call (writes to the writer, short reads
 //! inline, long reads on a blocking thread) -> convert the response.
 
+use std::collections::{BTreeSet, HashMap};
+
 use loyalty_store::{Store, StoreResult};
 
+use crate::convert::{PointFormat, PointFormats};
 use crate::error::{ApiError, ApiResult};
 use crate::pb;
 
@@ -114,6 +117,41 @@ where
         }
         Err(err) => Err(err),
     }
+}
+
+/// How program `program_id` shows its points: from the store's cache of program rules without
+/// a database access in the common case (the call just made loaded the program), otherwise
+/// read. Only the text of the answer depends on it, never a value.
+pub(crate) async fn point_format(
+    store: &Store,
+    tenant: &str,
+    program_id: &str,
+) -> ApiResult<PointFormat> {
+    if let Some(decimals) = store.cached_program_point_decimals(tenant, program_id) {
+        return Ok(PointFormat::new(decimals));
+    }
+    let (tenant, program_id) = (tenant.to_owned(), program_id.to_owned());
+    reading(store, move |s| {
+        s.program_point_decimals(&tenant, &program_id)
+    })
+    .await
+    .map(PointFormat::new)
+}
+
+/// The point formats of the programs `program_ids` (repeats allowed), for an answer that mixes
+/// programs.
+pub(crate) async fn point_formats<'a>(
+    store: &Store,
+    tenant: &str,
+    program_ids: impl IntoIterator<Item = &'a str>,
+) -> ApiResult<PointFormats> {
+    let ids: BTreeSet<String> = program_ids.into_iter().map(str::to_owned).collect();
+    let mut by_program = HashMap::with_capacity(ids.len());
+    for id in ids {
+        let format = point_format(store, tenant, &id).await?;
+        by_program.insert(id, format);
+    }
+    Ok(PointFormats::new(by_program))
 }
 
 /// Runs a short read (a row or a page by index): inline on SQLite, on a blocking thread on

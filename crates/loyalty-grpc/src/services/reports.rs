@@ -11,8 +11,8 @@ use loyalty_store::{Store, TopBy};
 use rust_decimal::Decimal;
 use tonic::{Request, Response, Status};
 
-use super::blocking;
 use super::ledger::ADMIN;
+use super::{blocking, point_format};
 use crate::auth::{caller, tenant_of};
 use crate::convert::ledger::{amount_to_pb, points_to_pb};
 use crate::convert::{id, opt_time, program_kind_to_pb};
@@ -46,14 +46,18 @@ impl pb::report_service_server::ReportService for ReportApi {
         let pb::GetProgramReportRequest { program_id, as_of } = request.into_inner();
         let program_id = id("program_id", &program_id)?;
         let as_of = opt_time("as_of", &as_of)?;
-        let r = blocking(&self.store, move |s| match as_of {
-            Some(at) => s.program_report_as_of(&tenant, &program_id, at),
-            None => s.program_report(&tenant, &program_id, None, None),
-        })
-        .await?;
+        let r = {
+            let (tenant, program_id) = (tenant.clone(), program_id.clone());
+            blocking(&self.store, move |s| match as_of {
+                Some(at) => s.program_report_as_of(&tenant, &program_id, at),
+                None => s.program_report(&tenant, &program_id, None, None),
+            })
+            .await?
+        };
+        let f = point_format(&self.store, &tenant, &program_id).await?;
         // A cashback program's points are money: shown with the currency's decimals.
         let total = |value: Decimal| match r.kind {
-            ProgramKind::Points => points_to_pb(value),
+            ProgramKind::Points => points_to_pb(value, f),
             ProgramKind::Cashback => amount_to_pb(value, r.currency),
         };
         Ok(Response::new(pb::GetProgramReportResponse {
@@ -88,14 +92,18 @@ impl pb::report_service_server::ReportService for ReportApi {
         let program_id = id("program_id", &program_id)?;
         let from = opt_time("from", &from)?.unwrap_or(DateTime::<Utc>::UNIX_EPOCH);
         let to = opt_time("to", &to)?;
-        let expired = blocking(&self.store, move |s| {
-            // Entries are stamped with the store's clock, so "now" is the store's too.
-            let to = to.unwrap_or_else(|| s.now() + chrono::Duration::microseconds(1));
-            s.expired_points(&tenant, &program_id, from, to)
-        })
-        .await?;
+        let expired = {
+            let (tenant, program_id) = (tenant.clone(), program_id.clone());
+            blocking(&self.store, move |s| {
+                // Entries are stamped with the store's clock, so "now" is the store's too.
+                let to = to.unwrap_or_else(|| s.now() + chrono::Duration::microseconds(1));
+                s.expired_points(&tenant, &program_id, from, to)
+            })
+            .await?
+        };
+        let f = point_format(&self.store, &tenant, &program_id).await?;
         Ok(Response::new(pb::GetExpiredPointsResponse {
-            points: points_to_pb(expired.points),
+            points: points_to_pb(expired.points, f),
             entries: expired.entries,
         }))
     }
@@ -124,18 +132,25 @@ impl pb::report_service_server::ReportService for ReportApi {
             return Err(ApiError::field("limit", "at most 100 members").into());
         }
         let limit = if limit == 0 { DEFAULT_TOP } else { limit };
-        let top = blocking(&self.store, move |s| {
-            s.top_members(&tenant, &program_id, by, limit)
-        })
-        .await?;
+        let top = {
+            let (tenant, program_id) = (tenant.clone(), program_id.clone());
+            blocking(&self.store, move |s| {
+                s.top_members(&tenant, &program_id, by, limit)
+            })
+            .await?
+        };
+        let f = point_format(&self.store, &tenant, &program_id).await?;
         Ok(Response::new(pb::ListTopMembersResponse {
             members: top
                 .into_iter()
                 .map(|m| pb::TopMember {
-                    points: points_to_pb(match by {
-                        TopBy::Earned => m.earned,
-                        TopBy::Available => m.available,
-                    }),
+                    points: points_to_pb(
+                        match by {
+                            TopBy::Earned => m.earned,
+                            TopBy::Available => m.available,
+                        },
+                        f,
+                    ),
                     member_id: m.member_id,
                     name: m.name,
                     card_number: m.card_number,
@@ -151,15 +166,19 @@ impl pb::report_service_server::ReportService for ReportApi {
         let tenant = tenant_of(&caller(&request)?, ADMIN)?;
         let pb::GetReferralReportRequest { program_id } = request.into_inner();
         let program_id = id("program_id", &program_id)?;
-        let r = blocking(&self.store, move |s| {
-            s.referral_report(&tenant, &program_id)
-        })
-        .await?;
+        let r = {
+            let (tenant, program_id) = (tenant.clone(), program_id.clone());
+            blocking(&self.store, move |s| {
+                s.referral_report(&tenant, &program_id)
+            })
+            .await?
+        };
+        let f = point_format(&self.store, &tenant, &program_id).await?;
         Ok(Response::new(pb::GetReferralReportResponse {
             referrers: r.referrers,
             referred_members: r.referred_members,
             referred_members_who_earned: r.referred_members_who_earned,
-            referral_points: points_to_pb(r.referral_points),
+            referral_points: points_to_pb(r.referral_points, f),
         }))
     }
 }

@@ -9,7 +9,7 @@
 use loyalty_store::{CancelRedemptionRequest, FulfillRequest, RewardRequest, Role, Store};
 use tonic::{Request, Response, Status};
 
-use super::{Done, blocking, writing, writing_keyed};
+use super::{Done, blocking, point_format, point_formats, writing, writing_keyed};
 use crate::auth::{caller, tenant_for_member, tenant_of};
 use crate::convert::ledger::redemption_to_pb;
 use crate::convert::text::MAX_REASON;
@@ -78,15 +78,21 @@ impl pb::reward_service_server::RewardService for RewardApi {
             reward_id: id("reward_id", &reward_id)?,
             actor: who.key_id,
         };
-        let (redemption, done) = writing_keyed(&self.store, "redeem_reward", move |s| {
-            s.redeem_reward(&tenant, request)
-        })
-        .await?;
+        let (redemption, done) = {
+            let tenant = tenant.clone();
+            writing_keyed(&self.store, "redeem_reward", move |s| {
+                s.redeem_reward(&tenant, request)
+            })
+            .await?
+        };
         if done == Done::Now {
             count_points(Movement::Redeemed, redemption.points.value());
         }
         Ok(Response::new(pb::RedeemRewardResponse {
-            redemption: Some(redemption_to_pb(&redemption)),
+            redemption: Some(redemption_to_pb(
+                &redemption,
+                point_format(&self.store, &tenant, &redemption.program_id).await?,
+            )),
         }))
     }
 
@@ -106,18 +112,31 @@ impl pb::reward_service_server::RewardService for RewardApi {
         let program_id = opt_id("program_id", &program_id)?;
         let cursor = opt_id("page_token", &page_token)?;
         let limit = page_size(size);
-        let page = blocking(&self.store, move |s| {
-            s.list_reward_redemptions(
-                &tenant,
-                &member_id,
-                program_id.as_deref(),
-                cursor.as_deref(),
-                limit,
-            )
-        })
+        let page = {
+            let tenant = tenant.clone();
+            blocking(&self.store, move |s| {
+                s.list_reward_redemptions(
+                    &tenant,
+                    &member_id,
+                    program_id.as_deref(),
+                    cursor.as_deref(),
+                    limit,
+                )
+            })
+            .await?
+        };
+        let formats = point_formats(
+            &self.store,
+            &tenant,
+            page.items.iter().map(|r| r.program_id.as_str()),
+        )
         .await?;
         Ok(Response::new(pb::ListRewardRedemptionsResponse {
-            redemptions: page.items.iter().map(redemption_to_pb).collect(),
+            redemptions: page
+                .items
+                .iter()
+                .map(|r| redemption_to_pb(r, formats.of(&r.program_id)))
+                .collect(),
             next_page_token: page.next_cursor.unwrap_or_default(),
         }))
     }
@@ -133,12 +152,18 @@ impl pb::reward_service_server::RewardService for RewardApi {
         } = request.into_inner();
         let key = idempotency_key(&key)?;
         let code = coupon_code(&code)?;
-        let redemption = writing(&self.store, move |s| {
-            s.mark_coupon_used(&tenant, Some(&key), &code)
-        })
-        .await?;
+        let redemption = {
+            let tenant = tenant.clone();
+            writing(&self.store, move |s| {
+                s.mark_coupon_used(&tenant, Some(&key), &code)
+            })
+            .await?
+        };
         Ok(Response::new(pb::MarkCouponUsedResponse {
-            redemption: Some(redemption_to_pb(&redemption)),
+            redemption: Some(redemption_to_pb(
+                &redemption,
+                point_format(&self.store, &tenant, &redemption.program_id).await?,
+            )),
         }))
     }
 
@@ -155,10 +180,15 @@ impl pb::reward_service_server::RewardService for RewardApi {
             idempotency_key: idempotency_key(&key)?,
             redemption_id: id("redemption_id", &redemption_id)?,
         };
-        let redemption =
-            writing(&self.store, move |s| s.fulfill_redemption(&tenant, request)).await?;
+        let redemption = {
+            let tenant = tenant.clone();
+            writing(&self.store, move |s| s.fulfill_redemption(&tenant, request)).await?
+        };
         Ok(Response::new(pb::FulfillRedemptionResponse {
-            redemption: Some(redemption_to_pb(&redemption)),
+            redemption: Some(redemption_to_pb(
+                &redemption,
+                point_format(&self.store, &tenant, &redemption.program_id).await?,
+            )),
         }))
     }
 
@@ -179,15 +209,21 @@ impl pb::reward_service_server::RewardService for RewardApi {
             reason: opt_text("reason", &reason, MAX_REASON)?,
             actor: who.key_id,
         };
-        let (redemption, done) = writing_keyed(&self.store, "cancel_redemption", move |s| {
-            s.cancel_redemption(&tenant, request)
-        })
-        .await?;
+        let (redemption, done) = {
+            let tenant = tenant.clone();
+            writing_keyed(&self.store, "cancel_redemption", move |s| {
+                s.cancel_redemption(&tenant, request)
+            })
+            .await?
+        };
         if done == Done::Now {
             count_points(Movement::Returned, redemption.points.value());
         }
         Ok(Response::new(pb::CancelRedemptionResponse {
-            redemption: Some(redemption_to_pb(&redemption)),
+            redemption: Some(redemption_to_pb(
+                &redemption,
+                point_format(&self.store, &tenant, &redemption.program_id).await?,
+            )),
         }))
     }
 }

@@ -353,6 +353,23 @@ impl Store {
         crate::ops::rules_cache::cached_currency(tenant, program_id)
     }
 
+    /// The number of decimals program `program_id` shows its points with (its point
+    /// precision): from this process's cache of program rules without a database access when
+    /// the program was used recently (always right after a call on it), otherwise read.
+    pub fn program_point_decimals(&self, tenant: &str, program_id: &str) -> StoreResult<u32> {
+        if let Some(decimals) = self.cached_program_point_decimals(tenant, program_id) {
+            return Ok(decimals);
+        }
+        self.get_program(tenant, program_id)
+            .map(|p| p.rules.precision.decimals())
+    }
+
+    /// The part of [`Store::program_point_decimals`] that needs no database: `None` when this
+    /// process does not hold the program.
+    pub fn cached_program_point_decimals(&self, tenant: &str, program_id: &str) -> Option<u32> {
+        crate::ops::rules_cache::cached_point_decimals(tenant, program_id)
+    }
+
     /// A program of the tenant.
     pub fn get_program(&self, tenant: &str, program_id: &str) -> StoreResult<Arc<Program>> {
         self.read(|conn| load_program(conn, tenant, program_id))

@@ -82,6 +82,17 @@ pub(crate) fn cached_currency(tenant: &str, program_id: &str) -> Option<loyalty_
         .map(|c| c.program.rules.currency)
 }
 
+/// The point decimals of program `program_id` of `tenant` as last loaded by this process,
+/// without touching the database; `None` when it is not held. How points are shown on the
+/// wire, never how they are computed.
+pub(crate) fn cached_point_decimals(tenant: &str, program_id: &str) -> Option<u32> {
+    let cache = CACHE.lock().unwrap_or_else(PoisonError::into_inner);
+    cache
+        .get(program_id)
+        .filter(|c| c.program.tenant_id == tenant)
+        .map(|c| c.program.rules.precision.decimals())
+}
+
 /// Loads a program of `tenant` with its rules: from the cache when its version is current.
 pub(crate) fn load_program(
     conn: &mut DbConnection,

@@ -7,6 +7,7 @@ use tonic::{Request, Response, Status};
 
 use super::{ADMIN, CHECKOUT, in_writer, keyed};
 use crate::auth::{caller, tenant_for_member, tenant_of};
+use crate::convert::PointFormat;
 use crate::convert::ledger::{
     balances_to_pb, bill_to_pb, entry_to_pb, points_to_pb, reverse_to_pb,
 };
@@ -18,7 +19,7 @@ use crate::convert::{
 use crate::error::ApiResult;
 use crate::observe::{Movement, count_points};
 use crate::pb;
-use crate::services::{Done, reading, writing_keyed};
+use crate::services::{Done, point_format, point_formats, reading, writing_keyed};
 
 /// Who may read one member's history: the tenant's admins and services, and the member.
 const HISTORY_READERS: &[Role] = &[Role::Admin, Role::Service, Role::Member];
@@ -44,6 +45,7 @@ pub(super) async fn reverse(
     } = request.into_inner();
     let (idempotency_key, member_id, program_id) =
         keyed(&idempotency_key, &member_id, &program_id)?;
+    let program = program_id.clone();
     let request = ReverseRequest {
         idempotency_key,
         member_id,
@@ -53,8 +55,10 @@ pub(super) async fn reverse(
         reason: opt_text("reason", &reason, MAX_REASON)?,
         actor: who.key_id,
     };
-    let (outcome, done) =
-        writing_keyed(store, "reverse", move |s| s.reverse(&tenant, request)).await?;
+    let (outcome, done) = {
+        let tenant = tenant.clone();
+        writing_keyed(store, "reverse", move |s| s.reverse(&tenant, request)).await?
+    };
     if done == Done::Now {
         let taken = |t: &loyalty_store::TakenBack| t.from_lots.value() + t.to_debt.value();
         count_points(Movement::Reversed, taken(&outcome.earned));
@@ -63,7 +67,8 @@ pub(super) async fn reverse(
         }
         count_points(Movement::Returned, outcome.redeemed_returned.value());
     }
-    Ok(Response::new(reverse_to_pb(&outcome)))
+    let f = point_format(store, &tenant, &program).await?;
+    Ok(Response::new(reverse_to_pb(&outcome, f)))
 }
 
 pub(super) async fn list_transactions(
@@ -105,12 +110,29 @@ pub(super) async fn list_transactions(
     };
     let cursor = opt_text("page_token", &page_token, MAX_PAGE_TOKEN)?;
     let limit = page_size(size);
-    let page = reading(store, move |s| {
-        s.history(&tenant, filter, cursor.as_deref(), limit)
-    })
+    let page = {
+        let tenant = tenant.clone();
+        reading(store, move |s| {
+            s.history(&tenant, filter, cursor.as_deref(), limit)
+        })
+        .await?
+    };
+    // A tenant's history mixes programs: each entry in its own program's format.
+    let formats = point_formats(
+        store,
+        &tenant,
+        page.items.iter().map(|e| e.program_id.as_str()),
+    )
     .await?;
     Ok(Response::new(pb::ListTransactionsResponse {
-        entries: page.items.into_iter().map(entry_to_pb).collect(),
+        entries: page
+            .items
+            .into_iter()
+            .map(|e| {
+                let f = formats.of(&e.program_id);
+                entry_to_pb(e, f)
+            })
+            .collect(),
         next_page_token: page.next_cursor.unwrap_or_default(),
     }))
 }
@@ -135,27 +157,32 @@ pub(super) async fn get_statement(
     let to = opt_time("to", &to)?;
     let cursor = opt_text("page_token", &page_token, MAX_PAGE_TOKEN)?;
     let limit = page_size(size);
-    let statement = reading(store, move |s| {
-        s.statement(
-            &tenant,
-            &member_id,
-            &program_id,
-            from,
-            to,
-            cursor.as_deref(),
-            limit,
-        )
-    })
-    .await?;
+    let program = program_id.clone();
+    let statement = {
+        let tenant = tenant.clone();
+        reading(store, move |s| {
+            s.statement(
+                &tenant,
+                &member_id,
+                &program_id,
+                from,
+                to,
+                cursor.as_deref(),
+                limit,
+            )
+        })
+        .await?
+    };
+    let f = point_format(store, &tenant, &program).await?;
     Ok(Response::new(pb::GetStatementResponse {
-        opening: Some(balances_to_pb(&statement.opening.balances)),
+        opening: Some(balances_to_pb(&statement.opening.balances, f)),
         entries: statement
             .entries
             .items
             .into_iter()
-            .map(entry_to_pb)
+            .map(|e| entry_to_pb(e, f))
             .collect(),
-        closing: Some(balances_to_pb(&statement.closing.balances)),
+        closing: Some(balances_to_pb(&statement.closing.balances, f)),
         next_page_token: statement.entries.next_cursor.unwrap_or_default(),
     }))
 }
@@ -168,9 +195,21 @@ pub(super) async fn get_bill(
     let tenant = tenant_of(&caller(&request)?, CHECKOUT)?;
     let pb::GetBillRequest { reference: given } = request.into_inner();
     let reference = reference("reference", &given)?;
-    let bills = reading(store, move |s| s.bill_summary(&tenant, &reference)).await?;
+    let bills = {
+        let tenant = tenant.clone();
+        reading(store, move |s| s.bill_summary(&tenant, &reference)).await?
+    };
+    // One reference may name bills of several programs: each in its own program's format.
+    let formats =
+        point_formats(store, &tenant, bills.iter().map(|b| b.program_id.as_str())).await?;
     Ok(Response::new(pb::GetBillResponse {
-        bills: bills.into_iter().map(bill_to_pb).collect(),
+        bills: bills
+            .into_iter()
+            .map(|b| {
+                let f = formats.of(&b.program_id);
+                bill_to_pb(b, f)
+            })
+            .collect(),
     }))
 }
 
@@ -203,7 +242,8 @@ pub(super) async fn expire_points(
     count_points(Movement::Expired, points);
     Ok(Response::new(pb::ExpirePointsResponse {
         memberships,
-        points_expired: points_to_pb(points),
+        // A sum over all the tenant's programs, so in no one program's format: unpadded.
+        points_expired: points_to_pb(points, PointFormat::default()),
         holds_released: holds,
     }))
 }

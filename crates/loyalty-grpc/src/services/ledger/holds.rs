@@ -14,7 +14,7 @@ use crate::convert::ledger::{BillIn, balances_to_pb, hold_to_pay, hold_to_pb};
 use crate::convert::{id, idempotency_key, opt_points, points};
 use crate::observe::{Movement, count_points};
 use crate::pb;
-use crate::services::{Done, writing_keyed};
+use crate::services::{Done, point_format, writing_keyed};
 
 /// A hold's time-to-live when the request leaves it at 0: fifteen minutes.
 const DEFAULT_TTL_SECONDS: u32 = 900;
@@ -54,11 +54,15 @@ pub(super) async fn reserve(
         ttl_seconds,
         actor: who.key_id,
     };
-    let (hold, _) = writing_keyed(store, "reserve", move |s| s.reserve(&tenant, request)).await?;
+    let (hold, _) = {
+        let tenant = tenant.clone();
+        writing_keyed(store, "reserve", move |s| s.reserve(&tenant, request)).await?
+    };
+    let f = point_format(store, &tenant, &hold.program_id).await?;
     Ok(Response::new(pb::ReserveResponse {
         to_pay: hold_to_pay(&hold),
-        hold: Some(hold_to_pb(&hold)),
-        balances: Some(balances_to_pb(&hold.balances)),
+        hold: Some(hold_to_pb(&hold, f)),
+        balances: Some(balances_to_pb(&hold.balances, f)),
     }))
 }
 
@@ -79,14 +83,17 @@ pub(super) async fn capture(
         points: opt_points("points", &wanted)?,
         actor: who.key_id,
     };
-    let (hold, done) =
-        writing_keyed(store, "capture", move |s| s.capture(&tenant, request)).await?;
+    let (hold, done) = {
+        let tenant = tenant.clone();
+        writing_keyed(store, "capture", move |s| s.capture(&tenant, request)).await?
+    };
+    let f = point_format(store, &tenant, &hold.program_id).await?;
     if done == Done::Now {
         count_points(Movement::Redeemed, hold.captured.value());
     }
     Ok(Response::new(pb::CaptureResponse {
-        hold: Some(hold_to_pb(&hold)),
-        balances: Some(balances_to_pb(&hold.balances)),
+        hold: Some(hold_to_pb(&hold, f)),
+        balances: Some(balances_to_pb(&hold.balances, f)),
     }))
 }
 
@@ -105,9 +112,13 @@ pub(super) async fn release(
         hold_id: id("hold_id", &hold_id)?,
         actor: who.key_id,
     };
-    let (hold, _) = writing_keyed(store, "release", move |s| s.release(&tenant, request)).await?;
+    let (hold, _) = {
+        let tenant = tenant.clone();
+        writing_keyed(store, "release", move |s| s.release(&tenant, request)).await?
+    };
+    let f = point_format(store, &tenant, &hold.program_id).await?;
     Ok(Response::new(pb::ReleaseResponse {
-        hold: Some(hold_to_pb(&hold)),
-        balances: Some(balances_to_pb(&hold.balances)),
+        hold: Some(hold_to_pb(&hold, f)),
+        balances: Some(balances_to_pb(&hold.balances, f)),
     }))
 }
