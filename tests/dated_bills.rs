@@ -90,6 +90,15 @@ on_both_backends! {
             "{}",
             refused.message()
         );
+        // A quote of the same bill says so too, instead of promising points Earn refuses.
+        let quote = pb::QuoteRequest {
+            member_id: member.clone(),
+            program_id: program.clone(),
+            bill: Some(dated("OLD-1", "500", thirteen_months_ago)),
+            points_to_redeem: String::new(),
+        };
+        let quoted = status_of(shop.ledger.quote(authed(&shop.service, quote)).await);
+        assert_eq!((quoted.code(), quoted.message()), (refused.code(), refused.message()));
         let balances = shop.balances(server, &member, &program);
         assert_eq!(balances.available, Points::ZERO);
         assert_eq!(balances.earned, Points::ZERO);

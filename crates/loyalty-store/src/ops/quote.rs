@@ -51,8 +51,9 @@ impl Store {
     /// Quotes a checkout. Read-only: it writes nothing, so it sees the available balance as
     /// last stored (lots that expired or matured since the member's last operation are
     /// settled by the next operation that changes points, and may make the quote's maximum
-    /// redeemable slightly off until then). Refused like an earn on a disabled program or for
-    /// a deactivated member, since such a quote could not be honoured.
+    /// redeemable slightly off until then). Refused like an earn on a disabled program, for
+    /// a deactivated member, or for a dated bill too old to earn, since such a quote could not
+    /// be honoured.
     pub fn quote(&self, tenant: &str, request: QuoteRequest) -> StoreResult<QuoteView> {
         let reference = request
             .reference
@@ -67,6 +68,9 @@ impl Store {
             let rules = &program.rules;
             let member = load_member(conn, tenant, &request.member_id)?;
             require_active(&member)?;
+            // A dated bill Earn would refuse (older than the program accepts, or its points
+            // already expired) gets the same answer here: its quote could not be honoured.
+            loyalty_core::lots::check_bill_date(rules, at, now)?;
             let membership = find_membership(conn, tenant, &member.id, &program.id)?;
             let has_referrer =
                 referrer_membership(conn, tenant, &member, &program.id, rules)?.is_some();
