@@ -61,6 +61,32 @@ pub struct MembershipRow {
 }
 
 impl MembershipRow {
+    /// A new membership of `member_id` in `program_id` joined `at`: every balance zero, no
+    /// tier, and no lots, so nothing can be due until one is credited.
+    pub fn joined(tenant: &str, member_id: &str, program_id: &str, at: NaiveDateTime) -> Self {
+        MembershipRow {
+            id: crate::store::new_id(),
+            tenant_id: tenant.to_owned(),
+            member_id: member_id.to_owned(),
+            program_id: program_id.to_owned(),
+            available: 0,
+            pending: 0,
+            held: 0,
+            debt: 0,
+            earned: 0,
+            redeemed: 0,
+            expired: 0,
+            reversed: 0,
+            tier: None,
+            best_tier_rank: None,
+            version: 0,
+            joined_at: at,
+            updated_at: at,
+            settle_due_at: Some(crate::account::NOTHING_DUE),
+            referral_earned: 0,
+        }
+    }
+
     /// The points available to spend now.
     pub fn available_points(&self) -> StoreResult<Points> {
         points_from_db(self.available)

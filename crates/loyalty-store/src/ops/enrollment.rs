@@ -343,28 +343,7 @@ fn insert_membership(
     now: NaiveDateTime,
 ) -> StoreResult<MembershipRow> {
     load_program(conn, tenant, program_id)?;
-    let row = MembershipRow {
-        id: new_id(),
-        tenant_id: tenant.to_owned(),
-        member_id: member_id.to_owned(),
-        program_id: program_id.to_owned(),
-        available: 0,
-        pending: 0,
-        held: 0,
-        debt: 0,
-        earned: 0,
-        redeemed: 0,
-        expired: 0,
-        reversed: 0,
-        tier: None,
-        best_tier_rank: None,
-        version: 0,
-        joined_at: now,
-        updated_at: now,
-        // A new membership has no lots: nothing can be due until one is credited.
-        settle_due_at: Some(crate::account::NOTHING_DUE),
-        referral_earned: 0,
-    };
+    let row = MembershipRow::joined(tenant, member_id, program_id, now);
     diesel::insert_into(memberships::table)
         .values(&row)
         .execute(conn)

@@ -26,7 +26,7 @@ use uuid::Uuid;
 
 pub use records::{ImportRecord, LotRecord, MemberRecord, MembershipRecord, parse_line};
 
-use crate::account::{Account, EntryMeta, NOTHING_DUE};
+use crate::account::{Account, EntryMeta};
 use crate::clock::to_db_time;
 use crate::db::{DbConnection, native};
 use crate::error::{StoreError, StoreResult};
@@ -337,26 +337,9 @@ fn import_membership(
     };
     let at = to_db_time(now);
     let row = MembershipRow {
-        id: new_id(),
-        tenant_id: tenant.to_owned(),
-        member_id: member.id,
-        program_id: program.id.clone(),
-        available: 0,
-        pending: 0,
-        held: 0,
-        debt: 0,
-        earned: 0,
-        redeemed: 0,
-        expired: 0,
-        reversed: 0,
         tier: record.tier.clone(),
         best_tier_rank,
-        version: 0,
-        joined_at: at,
-        updated_at: at,
-        // A new membership has no lots: nothing can be due until one is credited.
-        settle_due_at: Some(NOTHING_DUE),
-        referral_earned: 0,
+        ..MembershipRow::joined(tenant, &member.id, &program.id, at)
     };
     native!(conn, c => diesel::insert_into(memberships::table).values(&row).execute(c)).map_err(
         |e| {
