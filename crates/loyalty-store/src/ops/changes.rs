@@ -318,10 +318,7 @@ struct ChangeRow {
 }
 
 fn redemption_status(text: &str) -> StoreResult<RewardRedemptionStatus> {
-    use RewardRedemptionStatus::*;
-    [Active, Used, Fulfilled, Expired, Cancelled]
-        .into_iter()
-        .find(|s| s.as_str() == text)
+    RewardRedemptionStatus::parse(text)
         .ok_or_else(|| StoreError::Corrupt(format!("a redemption change has status {text:?}")))
 }
 

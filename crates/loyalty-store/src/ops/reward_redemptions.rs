@@ -90,6 +90,14 @@ impl RewardRedemptionStatus {
             RewardRedemptionStatus::Cancelled => "cancelled",
         }
     }
+
+    /// The status stored as `name` ([`as_str`](Self::as_str)); `None` for any other text.
+    pub fn parse(name: &str) -> Option<RewardRedemptionStatus> {
+        use RewardRedemptionStatus::*;
+        [Active, Used, Fulfilled, Expired, Cancelled]
+            .into_iter()
+            .find(|s| s.as_str() == name)
+    }
 }
 
 /// A reward redemption as the member sees it.
@@ -136,21 +144,19 @@ pub(crate) fn status_at(
     row: &RewardRedemptionRow,
     now: DateTime<Utc>,
 ) -> StoreResult<RewardRedemptionStatus> {
-    Ok(match row.status.as_str() {
-        "used" => RewardRedemptionStatus::Used,
-        "fulfilled" => RewardRedemptionStatus::Fulfilled,
-        "cancelled" => RewardRedemptionStatus::Cancelled,
-        "expired" => RewardRedemptionStatus::Expired,
-        "active" if row.expires_at.is_some_and(|e| from_db_time(e) <= now) => {
+    let stored = RewardRedemptionStatus::parse(&row.status).ok_or_else(|| {
+        StoreError::Corrupt(format!(
+            "reward redemption {} has status {:?}",
+            row.id, row.status
+        ))
+    })?;
+    Ok(match stored {
+        RewardRedemptionStatus::Active
+            if row.expires_at.is_some_and(|e| from_db_time(e) <= now) =>
+        {
             RewardRedemptionStatus::Expired
         }
-        "active" => RewardRedemptionStatus::Active,
-        other => {
-            return Err(StoreError::Corrupt(format!(
-                "reward redemption {} has status {other:?}",
-                row.id
-            )));
-        }
+        status => status,
     })
 }
 
